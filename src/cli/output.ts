@@ -1,0 +1,32 @@
+import { exitCodeFor, toQfleetError } from "../errors.js";
+
+/**
+ * The CLI's contract for output: results go to stdout (JSON with --json, text otherwise),
+ * diagnostics and progress to stderr; a user error is one line (+ hint), never a stack trace.
+ */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+export function printError(e: unknown, json = false): number {
+  const err = toQfleetError(e);
+  if (json) process.stdout.write(JSON.stringify({ success: false, error: err.toJSON() }, null, 2) + "\n");
+  else process.stderr.write(`error: ${err.toText()}\n`);
+  if (process.env.QFLEET_DEBUG && err.stack) process.stderr.write(err.stack + "\n");
+  return exitCodeFor(err);
+}
+
+/**
+ * Wraps a command's action: its resolved number (or 0) becomes the exit code, anything it
+ * throws is printed by printError. Sets process.exitCode rather than exiting, so streams flush.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>) {
+  return async (...args: A): Promise<void> => {
+    const opts = args.findLast((a) => a && typeof a === "object" && !Array.isArray(a)) as { json?: boolean } | undefined;
+    try {
+      process.exitCode = (await fn(...args)) ?? 0;
+    } catch (e) {
+      process.exitCode = printError(e, Boolean(opts?.json));
+    }
+  };
+}

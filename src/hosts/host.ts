@@ -1,0 +1,53 @@
+import type { Duplex } from "node:stream";
+
+/**
+ * The one seam between qemu-fleet and an operating system. Everything that touches processes,
+ * files or sockets goes through a Host, so local and remote (SSH) machines share one code path.
+ * Contracts every implementation keeps:
+ * - commands are argv arrays; nothing is ever interpreted by a shell on this side;
+ * - failures reject with a QfleetError carrying the command, exit code and stderr;
+ * - writeFile is atomic (temp file + rename in the same folder);
+ * - stat returns null for a path that does not exist, instead of throwing.
+ */
+export interface RunOptions {
+  /** Kill the command after this long (default 60 s); rejects with code TIMEOUT. */
+  timeoutMs?: number;
+  /** Resolve with the non-zero exit code instead of rejecting. */
+  allowFailure?: boolean;
+  input?: string;
+  /** Called with each chunk of stdout as it arrives (progress parsing). */
+  onStdout?: (chunk: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface FileStat {
+  kind: "file" | "dir" | "socket" | "other";
+  size: number;
+  mode: number;
+  mtimeMs: number;
+}
+
+export interface Host {
+  /** 'local' or the hosts.yaml name. */
+  readonly name: string;
+  run(argv: string[], opts?: RunOptions): Promise<RunResult>;
+  readFile(path: string): Promise<string>;
+  writeFile(path: string, data: string, opts?: { mode?: number }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file, or a folder with `recursive`. A missing path is not an error. */
+  remove(path: string, opts?: { recursive?: boolean }): Promise<void>;
+  mkdir(path: string, opts?: { mode?: number }): Promise<void>;
+  stat(path: string): Promise<FileStat | null>;
+  list(dir: string): Promise<string[]>;
+  /** A byte stream to a unix socket on that host (QMP). */
+  connectUnix(path: string): Promise<Duplex>;
+  /** Sends a signal to a pid on that host; false when no such process exists. */
+  kill(pid: number, signal: NodeJS.Signals | 0): Promise<boolean>;
+  close(): Promise<void>;
+}
