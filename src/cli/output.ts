@@ -22,7 +22,10 @@ export function printError(e: unknown, json = false): number {
  */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>) {
   return async (...args: A): Promise<void> => {
-    const opts = args.findLast((a) => a && typeof a === "object" && !Array.isArray(a)) as { json?: boolean } | undefined;
+    // commander calls actions with (...arguments, options, command): options is the last plain object
+    const opts = args.findLast((a) => a !== null && typeof a === "object" && Object.getPrototypeOf(a) === Object.prototype) as
+      | { json?: boolean }
+      | undefined;
     try {
       process.exitCode = (await fn(...args)) ?? 0;
     } catch (e) {
