@@ -1,0 +1,99 @@
+import { posix } from "node:path";
+import type { Accel, Arch } from "./fields.js";
+import type { VmSpec } from "./schema.js";
+
+/** Where instance folders live when neither the spec, the host nor $QFLEET_VM_DIR says. */
+export const DEFAULT_VM_DIR = "/var/lib/qemu";
+
+/**
+ * One disk as QEMU will see it. Contracts:
+ * - `managed: true` means qemu-fleet owns the file (inside instanceDir; deleted with the VM);
+ *   `managed: false` is the user's own image, used in place and never deleted.
+ * - `base` is set only for overlays: `path` is a qcow2 overlay backed by `base`, which is
+ *   never opened for writing.
+ * - `size` (bytes) creates the image when missing and grows it, never shrinks.
+ */
+export interface ResolvedDisk {
+  index: number;
+  path: string;
+  format: "qcow2" | "raw";
+  size?: number;
+  base?: string;
+  managed: boolean;
+}
+
+/** A spec with every default filled in: what `create`/`start` run and plan compares. */
+export interface ResolvedVm {
+  name: string;
+  host: string;
+  arch: Arch;
+  vcpus: number;
+  memory: number;
+  state: "running" | "stopped" | "absent";
+  disks: ResolvedDisk[];
+  iso?: string;
+  boot?: { kernel: string; initrd?: string; append?: string };
+  /**
+   * "uefi": UEFI pflash firmware (+ a per-VM variable store). "bios": no pflash — SeaBIOS on
+   * x86_64; on aarch64 it means direct kernel boot with no firmware at all (the resolved
+   * value for aarch64 specs with `boot` and no explicit firmware).
+   */
+  firmware: "bios" | "uefi";
+  accel: Accel;
+  ssh?: { port: number };
+  forwards: { host: number; guest: number; proto: "tcp" | "udp" }[];
+  protected: boolean;
+  vmDir: string;
+  instanceDir: string;
+  file?: string;
+}
+
+export interface ResolveContext {
+  /** The arch of the machine the VM runs on (the default guest arch). */
+  hostArch: Arch;
+  /** hosts.yaml `vm_dir` of the VM's host. */
+  hostVmDir?: string;
+  /** $QFLEET_VM_DIR, read by the caller (this module reads no environment). */
+  envVmDir?: string;
+  /** The spec file, carried along for messages. */
+  file?: string;
+}
+
+/**
+ * Pure: fills the machine-dependent defaults of a parsed spec (from loadFleet, so its paths
+ * are absolute and `name` is set). vm_dir: spec > host > env > DEFAULT_VM_DIR.
+ */
+export function resolveVm(spec: VmSpec, ctx: ResolveContext): ResolvedVm {
+  if (!spec.name) throw new Error("resolveVm: spec.name is unset (specs from loadFleet always have it)");
+  const arch = spec.arch ?? ctx.hostArch;
+  const vmDir = spec.vm_dir || ctx.hostVmDir || ctx.envVmDir || DEFAULT_VM_DIR;
+  const instanceDir = posix.join(vmDir, spec.name);
+  const firmware = spec.firmware ?? (arch === "aarch64" && !spec.boot ? "uefi" : "bios");
+  return {
+    name: spec.name,
+    host: spec.host,
+    arch,
+    vcpus: spec.vcpus,
+    memory: spec.memory,
+    state: spec.state,
+    disks: spec.disks.map((d, index) => resolveDisk(d, index, instanceDir)),
+    ...(spec.iso !== undefined && { iso: spec.iso }),
+    ...(spec.boot && { boot: { ...spec.boot } }),
+    firmware,
+    accel: spec.accel,
+    ...(spec.ssh && { ssh: { port: spec.ssh.port } }),
+    forwards: spec.forwards.map((f) => ({ host: f.host, guest: f.guest, proto: f.proto })),
+    protected: spec.protected,
+    vmDir,
+    instanceDir,
+    ...(ctx.file !== undefined && { file: ctx.file }),
+  };
+}
+
+function resolveDisk(d: VmSpec["disks"][number], index: number, instanceDir: string): ResolvedDisk {
+  const size = d.size !== undefined ? { size: d.size } : {};
+  if (d.overlay && d.path !== undefined)
+    return { index, path: posix.join(instanceDir, `disk${index}-overlay.qcow2`), format: "qcow2", ...size, base: d.path, managed: true };
+  if (d.path !== undefined) return { index, path: d.path, format: d.format, ...size, managed: false };
+  return { index, path: posix.join(instanceDir, `disk${index}.${d.format}`), format: d.format, ...size, managed: true };
+}

@@ -1,0 +1,109 @@
+import { posix } from "node:path";
+import { QfleetError, toQfleetError } from "../errors.js";
+import type { Host } from "../hosts/host.js";
+import { checkHostKnown, checkPaths, checkPortClashes, type CheckedSpec } from "./checks.js";
+import { sortIssues, type SpecIssue } from "./issues.js";
+import type { HostsFile, VmSpec } from "./schema.js";
+import { validateHostsText, validateVmText } from "./validate-doc.js";
+
+export { formatIssue, suggestKey, type SpecIssue } from "./issues.js";
+
+export interface LoadedSpec {
+  name: string;
+  /** Absolute path of the spec file. */
+  file: string;
+  /** Validated; relative paths already absolute; `name` always set. */
+  spec: VmSpec;
+  text: string;
+}
+
+/**
+ * A fleet folder read in one go. Contracts: every problem of every file is in `issues`
+ * (sorted by file, line, column); `specs` holds only valid specs; `invalid` names every VM
+ * whose spec has a problem, so reconcile leaves those VMs untouched (never deletes them).
+ */
+export interface Fleet {
+  /** Absolute fleet folder (holds vms/ and hosts.yaml). */
+  dir: string;
+  specs: LoadedSpec[];
+  invalid: string[];
+  hosts: HostsFile;
+  issues: SpecIssue[];
+}
+
+export interface LoadOptions {
+  /** stat the files local VMs need (ISO, kernel, base images); default true. */
+  checkPaths?: boolean;
+}
+
+const EMPTY_HOSTS: HostsFile = { hosts: {}, local: {} };
+export const isSpecFileName = (n: string) => /\.ya?ml$/.test(n) && !n.startsWith(".");
+
+/** hosts.yaml beside vms/ (optional). `names` lists the host names even when it is invalid. */
+export async function loadHosts(host: Host, dir: string): Promise<{ hosts: HostsFile; names: string[]; issues: SpecIssue[] }> {
+  const file = posix.join(dir, "hosts.yaml");
+  if (!(await host.stat(file))) return { hosts: EMPTY_HOSTS, names: [], issues: [] };
+  const r = validateHostsText(await host.readFile(file), "hosts.yaml", file);
+  return { hosts: r.hosts ?? EMPTY_HOSTS, names: r.names, issues: r.issues };
+}
+
+export async function loadFleet(host: Host, dir: string, opts: LoadOptions = {}): Promise<Fleet> {
+  const root = posix.resolve(dir);
+  const vmsDir = posix.join(root, "vms");
+  const st = await host.stat(vmsDir);
+  if (st?.kind !== "dir")
+    throw new QfleetError("NOT_FOUND", `no vms/ folder in ${root}`, {
+      hint: "run qfleet in the folder that holds vms/ (and hosts.yaml), or point at it with -C DIR",
+    });
+  const hosts = await loadHosts(host, root);
+  const files = await readSpecFiles(host, root);
+
+  const byName = new Map<string, typeof files>();
+  for (const f of files) byName.set(f.name, [...(byName.get(f.name) ?? []), f]);
+  for (const same of byName.values())
+    if (same.length > 1)
+      for (const f of same) {
+        const others = same.filter((o) => o !== f).map((o) => o.file).join(", ");
+        f.issues.push({ file: f.file, line: 1, col: 1, field: "", message: `VM '${f.name}' is also defined in ${others}: keep one file per VM` });
+      }
+
+  for (const f of files) f.issues.push(...checkHostKnown(f, hosts.names));
+  if (opts.checkPaths ?? true)
+    for (const f of files.filter((f) => f.spec?.host === "local")) f.issues.push(...(await checkPaths(host, f)));
+  for (const [f, issues] of checkPortClashes(files.filter((f) => f.spec))) f.issues.push(...issues);
+
+  const bad = files.filter((f) => f.issues.length > 0);
+  return {
+    dir: root,
+    specs: files.filter((f) => f.issues.length === 0 && f.spec).map((f) => ({ name: f.name, file: f.absFile, spec: f.spec!, text: f.text })),
+    invalid: [...new Set(bad.map((f) => f.name))],
+    hosts: hosts.hosts,
+    issues: sortIssues([...hosts.issues, ...files.flatMap((f) => f.issues)]),
+  };
+}
+
+/** Every vms/*.yaml|yml (sorted), each validated on its own (no cross-file checks yet). */
+export async function readSpecFiles(host: Host, root: string): Promise<SpecFile[]> {
+  const vmsDir = posix.join(root, "vms");
+  const names = (await host.list(vmsDir)).filter(isSpecFileName).sort();
+  return Promise.all(names.map((n) => readSpec(host, vmsDir, n)));
+}
+
+export interface SpecFile extends CheckedSpec {
+  absFile: string;
+  text: string;
+  issues: SpecIssue[];
+}
+
+async function readSpec(host: Host, vmsDir: string, n: string): Promise<SpecFile> {
+  const absFile = posix.join(vmsDir, n);
+  const file = `vms/${n}`;
+  try {
+    const text = await host.readFile(absFile);
+    return { ...validateVmText(text, file, absFile), file, absFile, text };
+  } catch (e) {
+    const name = n.replace(/\.ya?ml$/, "");
+    const message = `cannot read: ${toQfleetError(e).message}`;
+    return { name, file, absFile, text: "", issues: [{ file, line: 1, col: 1, field: "", message }], locate: () => ({ line: 1, col: 1 }) };
+  }
+}
