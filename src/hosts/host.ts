@@ -1,4 +1,4 @@
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable, Writable } from "node:stream";
 
 /**
  * The one seam between qemu-fleet and an operating system. Everything that touches processes,
@@ -26,6 +26,15 @@ export interface RunResult {
   exitCode: number;
 }
 
+/** A long-running command on a host (lock holders). It ends when stdin closes or kill() is called. */
+export interface HostChild {
+  stdin: Writable;
+  stdout: Readable;
+  /** Resolves with the exit code (null when killed by a signal); never rejects. */
+  exited: Promise<number | null>;
+  kill(): void;
+}
+
 export interface FileStat {
   kind: "file" | "dir" | "socket" | "other";
   size: number;
@@ -45,8 +54,12 @@ export interface Host {
   mkdir(path: string, opts?: { mode?: number }): Promise<void>;
   stat(path: string): Promise<FileStat | null>;
   list(dir: string): Promise<string[]>;
+  /** Starts a command that keeps running; its stdin is a pipe from this process. */
+  spawn(argv: string[]): HostChild;
   /** A byte stream to a unix socket on that host (QMP). */
   connectUnix(path: string): Promise<Duplex>;
+  /** A TCP connection opened from that host (to 127.0.0.1 by default): SSH banner probes. */
+  connectTcp(port: number, address?: string): Promise<Duplex>;
   /** Sends a signal to a pid on that host; false when no such process exists. */
   kill(pid: number, signal: NodeJS.Signals | 0): Promise<boolean>;
   close(): Promise<void>;

@@ -4,7 +4,7 @@ import net from "node:net";
 import path from "node:path";
 import type { Duplex } from "node:stream";
 import { QfleetError, toQfleetError } from "../errors.js";
-import type { FileStat, Host, RunOptions, RunResult } from "./host.js";
+import type { FileStat, Host, HostChild, RunOptions, RunResult } from "./host.js";
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -96,6 +96,17 @@ export class LocalHost implements Host {
     return wrap(() => fs.readdir(dir));
   }
 
+  spawn(argv: string[]): HostChild {
+    const [file, ...args] = argv;
+    const child = execa(file, args, { reject: false, stdin: "pipe", stdout: "pipe", stderr: "ignore", encoding: "utf8" });
+    return {
+      stdin: child.stdin!,
+      stdout: child.stdout!,
+      exited: child.then((r) => (r.signal ? null : (r.exitCode ?? null)), () => null),
+      kill: () => child.kill(),
+    };
+  }
+
   connectUnix(p: string): Promise<Duplex> {
     return new Promise((resolve, reject) => {
       const sock = net.createConnection({ path: p });
@@ -105,6 +116,19 @@ export class LocalHost implements Host {
       });
       sock.once("error", (e: NodeJS.ErrnoException) =>
         reject(new QfleetError("CONNECTION", `cannot connect to ${p}: ${e.code ?? e.message}`)),
+      );
+    });
+  }
+
+  connectTcp(port: number, address = "127.0.0.1"): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const sock = net.createConnection({ host: address, port });
+      sock.once("connect", () => {
+        sock.off("error", reject);
+        resolve(sock);
+      });
+      sock.once("error", (e: NodeJS.ErrnoException) =>
+        reject(new QfleetError("CONNECTION", `cannot connect to ${address}:${port}: ${e.code ?? e.message}`)),
       );
     });
   }

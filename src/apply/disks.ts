@@ -1,0 +1,40 @@
+import { QfleetError } from "../errors.js";
+import type { Host } from "../hosts/host.js";
+import { createDisk, createOverlay, imageInfo, resizeImage } from "../qemu/img.js";
+import type { ResolvedVm } from "../spec/defaults.js";
+
+/**
+ * Makes every disk of `vm` exist at least as large as its spec says, while the VM is stopped.
+ * Contract: creates missing disks (overlays on their base, new images with their size), grows
+ * disks smaller than `size` with qemu-img resize, and never shrinks, overwrites or deletes one.
+ * Returns a line per thing it did.
+ */
+export async function ensureDisks(host: Host, vm: ResolvedVm): Promise<string[]> {
+  const done: string[] = [];
+  for (const d of vm.disks) {
+    const st = await host.stat(d.path);
+    if (!st) {
+      if (d.base) {
+        await createOverlay(host, { base: d.base, output: d.path });
+        done.push(`disk ${d.index}: overlay ${d.path} on ${d.base}`);
+      } else if (d.size !== undefined) {
+        await createDisk(host, { path: d.path, format: d.format, size: d.size });
+        done.push(`disk ${d.index}: created ${d.path}`);
+        continue;
+      } else {
+        throw new QfleetError("NOT_FOUND", `disk ${d.index} of ${vm.name}: no such file ${d.path}`, {
+          hint: "give the disk a size so it is created, or fix the path",
+        });
+      }
+    } else if (st.kind !== "file") {
+      throw new QfleetError("BAD_INPUT", `disk ${d.index} of ${vm.name}: ${d.path} is not a file`);
+    }
+    if (d.size === undefined) continue;
+    const info = await imageInfo(host, d.path);
+    if (info["virtual-size"] < d.size) {
+      await resizeImage(host, { path: d.path, size: String(d.size) });
+      done.push(`disk ${d.index}: grown to ${d.size} bytes`);
+    }
+  }
+  return done;
+}

@@ -1,0 +1,85 @@
+import { QfleetError, toQfleetError } from "../errors.js";
+import type { Host } from "../hosts/host.js";
+import type { AccelChoice } from "../qemu/accel.js";
+import { buildArgv } from "../qemu/argv.js";
+import { probeCaps } from "../qemu/caps.js";
+import { SYSTEM_PACKAGES, UEFI_PACKAGES } from "../qemu/firmware.js";
+import type { ResolvedVm } from "../spec/defaults.js";
+import { instancePaths, socketPathProblem } from "../state/paths.js";
+import type { AppliedRecord } from "../state/types.js";
+import { writeApplied } from "./applied.js";
+import { ensureDisks } from "./disks.js";
+
+/** Creates the instance directory (0700), the per-VM UEFI variable store and the disks. */
+export async function prepareInstance(host: Host, vm: ResolvedVm): Promise<string[]> {
+  const p = instancePaths(vm.instanceDir);
+  const tooLong = socketPathProblem(p);
+  if (tooLong) throw new QfleetError("BAD_INPUT", tooLong);
+  await host.mkdir(vm.vmDir, { mode: 0o755 });
+  await host.mkdir(p.dir, { mode: 0o700 });
+  await host.run(["chmod", "700", p.dir]);
+  const done: string[] = [];
+  if (vm.firmware === "uefi" && !(await host.stat(p.uefiVars))) {
+    const fw = await uefiFirmware(host, vm);
+    await host.run(["cp", fw.vars, p.uefiVars]);
+    done.push("UEFI variable store copied");
+  }
+  done.push(...(await ensureDisks(host, vm)));
+  return done;
+}
+
+async function uefiFirmware(host: Host, vm: ResolvedVm) {
+  const fw = (await probeCaps(host)).uefi[vm.arch];
+  if (!fw) throw new QfleetError("MISSING_TOOL", `no UEFI firmware for ${vm.arch} on ${host.name}`, { hint: `install it: ${UEFI_PACKAGES[vm.arch]}` });
+  return fw;
+}
+
+/**
+ * Launches a prepared VM daemonized and records what runs in applied.json. QEMU's own
+ * failures become one clear line: a busy host port (naming the port and, when `ss` can tell,
+ * the process holding it), a second QEMU on the same instance, a disk locked by another
+ * process, a missing qemu-system binary.
+ */
+export async function launchVm(host: Host, vm: ResolvedVm, accel: AccelChoice, previous: AppliedRecord | null): Promise<{ pid: number; record: AppliedRecord }> {
+  const p = instancePaths(vm.instanceDir);
+  const uefi = vm.firmware === "uefi" ? { code: (await uefiFirmware(host, vm)).code, vars: p.uefiVars } : undefined;
+  const argv = buildArgv(vm, { accel: accel.accel, paths: p, uefi });
+  await host.remove(p.qmp);
+  await host.remove(p.pidfile);
+  const r = await host.run(argv, { allowFailure: true, timeoutMs: 60_000 }).catch((e) => {
+    const err = toQfleetError(e);
+    if (err.code === "MISSING_TOOL") throw new QfleetError("MISSING_TOOL", `${argv[0]} is not installed on ${host.name}`, { hint: `install it: ${SYSTEM_PACKAGES[vm.arch]}` });
+    throw err;
+  });
+  if (r.exitCode !== 0) throw await launchError(host, vm, argv, r.stderr, r.exitCode);
+  const pid = Number((await host.readFile(p.pidfile)).trim());
+  const record = await writeApplied(host, vm, accel, { argv, startedAt: new Date().toISOString(), previous });
+  return { pid, record };
+}
+
+async function launchError(host: Host, vm: ResolvedVm, argv: string[], stderr: string, exitCode: number): Promise<QfleetError> {
+  const details = { command: argv, stderr, exitCode };
+  const fwd = /Could not set up host forwarding rule '(\w+):[^:]*:(\d+)-/.exec(stderr);
+  if (fwd) {
+    const holder = await portHolder(host, Number(fwd[2]));
+    return new QfleetError("BUSY", `${vm.name}: host port ${fwd[2]} on 127.0.0.1 is already in use${holder ? ` by ${holder}` : ""}`, {
+      ...details,
+      hint: "stop what holds it, or choose another port in the spec",
+    });
+  }
+  if (/Cannot lock pid file/.test(stderr)) return new QfleetError("BUSY", `${vm.name}: another QEMU already runs from ${vm.instanceDir}`, details);
+  const lock = /Failed to get "write" lock|Is another process using the image \[([^\]]+)\]/.exec(stderr);
+  if (lock) return new QfleetError("BUSY", `${vm.name}: a disk is in use by another process${lock[1] ? `: ${lock[1]}` : ""}`, details);
+  const first = stderr.split("\n").find((l) => l.trim()) ?? `exit ${exitCode}`;
+  return new QfleetError("COMMAND_FAILED", `${vm.name}: QEMU did not start: ${first.replace(/^qemu-system-\w+: /, "")}`, {
+    ...details,
+    hint: `the full command is in the error details; the serial console is ${instancePaths(vm.instanceDir).serial}`,
+  });
+}
+
+/** "pid 123 (nginx)" for a TCP port listened on, when `ss` can tell; null otherwise. */
+export async function portHolder(host: Host, port: number): Promise<string | null> {
+  const r = await host.run(["ss", "-Hltnp", `sport = :${port}`], { allowFailure: true, timeoutMs: 5000 }).catch(() => null);
+  const m = r && /users:\(\("([^"]+)",pid=(\d+)/.exec(r.stdout);
+  return m ? `pid ${m[2]} (${m[1]})` : null;
+}

@@ -1,0 +1,46 @@
+import path from "node:path";
+import { QfleetError } from "../errors.js";
+import type { Host } from "../hosts/host.js";
+
+/**
+ * One reconcile per vm_dir per host at a time. The lock is a kernel flock held by a child
+ * process (`flock ... cat`) whose stdin is a pipe from us: when this process dies, however it
+ * dies, the pipe closes, the child exits and the kernel releases the lock. That works the same
+ * over SSH. Who holds it is written beside the lock file, for the error message.
+ */
+export interface HeldLock { release(): Promise<void> }
+
+const BUSY_EXIT = 75;
+
+export async function acquireLock(host: Host, vmDir: string, action: string, opts: { waitSeconds?: number } = {}): Promise<HeldLock> {
+  await host.mkdir(vmDir, { mode: 0o755 });
+  const lockFile = path.posix.join(vmDir, ".qfleet.lock");
+  const infoFile = `${lockFile}.json`;
+  const mode = opts.waitSeconds ? ["-w", String(opts.waitSeconds)] : ["-n"];
+  const child = host.spawn(["flock", ...mode, "-E", String(BUSY_EXIT), lockFile, "sh", "-c", "echo locked; exec cat"]);
+  const acquired = await new Promise<boolean>((resolve) => {
+    child.stdout.once("data", () => resolve(true));
+    child.exited.then(() => resolve(false));
+  });
+  if (!acquired) {
+    const code = await child.exited;
+    const holder = await host.readFile(infoFile).then((t) => JSON.parse(t) as Record<string, unknown>).catch(() => null);
+    const who = holder ? `pid ${holder.pid} (${holder.action}, since ${holder.since})` : "another process";
+    if (code === BUSY_EXIT || code === 1) {
+      throw new QfleetError("BUSY", `${vmDir} on ${host.name} is locked by ${who}`, {
+        hint: opts.waitSeconds ? "it did not finish in time" : "wait for it to finish, or pass --wait to queue behind it",
+      });
+    }
+    throw new QfleetError("MISSING_TOOL", `could not take the lock on ${vmDir} on ${host.name} (flock exited ${code})`, {
+      hint: "flock comes with util-linux: Debian/Ubuntu `apt-get install util-linux`",
+    });
+  }
+  await host.writeFile(infoFile, JSON.stringify({ pid: process.pid, action, since: new Date().toISOString() }) + "\n");
+  return {
+    async release() {
+      await host.remove(infoFile).catch(() => undefined);
+      child.stdin.end();
+      await child.exited;
+    },
+  };
+}

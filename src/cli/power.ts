@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { QfleetError } from "../errors.js";
+import { LocalHost } from "../hosts/local.js";
+import { locateQemu, setPowerState, stopUnmanaged } from "../power.js";
+import { DEFAULT_STOP_TIMEOUT_MS } from "../reconcile.js";
+import { eventsView } from "./events-view.js";
+import { action, printJson } from "./output.js";
+
+interface Flags { dir: string; json?: boolean; stopTimeout: string; pid?: string; sshPort?: string }
+
+export function registerPower(program: Command): void {
+  program
+    .command("start <name>")
+    .description("set state: running in vms/NAME.yaml (comments kept) and reconcile that VM")
+    .option("-C, --dir <dir>", "folder holding vms/ and hosts.yaml", ".")
+    .option("--json", "print the result as JSON")
+    .action(action(async (name: string, f: Flags) => power(name, "running", f)));
+
+  program
+    .command("stop [name]")
+    .description("set state: stopped in vms/NAME.yaml and reconcile it; or stop any QEMU by --pid / --ssh-port")
+    .option("-C, --dir <dir>", "folder holding vms/ and hosts.yaml", ".")
+    .option("--pid <pid>", "stop the QEMU process with this PID (checked to be qemu-system first)")
+    .option("--ssh-port <port>", "stop the QEMU process forwarding this host port")
+    .option("--stop-timeout <seconds>", "how long a graceful shutdown may take", String(DEFAULT_STOP_TIMEOUT_MS / 1000))
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExamples:\n  qfleet stop web1\n  qfleet stop --ssh-port 2222\n  qfleet stop --pid 12345")
+    .action(
+      action(async (name: string | undefined, f: Flags) => {
+        if (name) return power(name, "stopped", f);
+        if (!f.pid && !f.sshPort) throw new QfleetError("BAD_INPUT", "name a VM, or give --pid or --ssh-port");
+        const { managed, proc } = await locateQemu(f.dir, f.pid ? { pid: int(f.pid, "--pid") } : { sshPort: int(f.sshPort!, "--ssh-port") });
+        if (managed) return power(managed, "stopped", f);
+        const method = await stopUnmanaged(new LocalHost(), proc);
+        const res = { success: true, pid: proc.pid, name: proc.name, managed: false, method };
+        if (f.json) printJson(res);
+        else process.stdout.write(`stopped unmanaged QEMU pid ${proc.pid}${proc.name ? ` (${proc.name})` : ""} with ${method === "term" ? "SIGTERM" : "SIGKILL"}\n`);
+        return 0;
+      }),
+    );
+}
+
+function int(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new QfleetError("BAD_INPUT", `${flag} takes a positive whole number, not ${v}`);
+  return n;
+}
+
+async function power(name: string, state: "running" | "stopped", f: Flags): Promise<number> {
+  const view = f.json ? null : eventsView();
+  const r = await setPowerState(name, state, { dir: f.dir, stopTimeoutMs: Number(f.stopTimeout ?? 30) * 1000, onEvent: view?.onEvent }).finally(() => view?.stop());
+  const res = r.results[0];
+  if (f.json) printJson({ success: r.exitCode === 0, vm: name, state, result: res ?? null, exitCode: r.exitCode });
+  else if (!res) process.stdout.write(`${name} is already ${state}\n`);
+  else if (res.ok) process.stdout.write(`${name}: ${res.steps.join("; ")}\n`);
+  else process.stderr.write(`error: ${name}: ${res.error?.message}\n`);
+  return r.exitCode;
+}

@@ -1,0 +1,43 @@
+import type { Command } from "commander";
+import { QfleetError } from "../errors.js";
+import { loadInventory } from "../inventory.js";
+import { vmStatus, type VmStatus } from "../status.js";
+import { humanDuration } from "./format.js";
+import { action, printJson } from "./output.js";
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status <name>")
+    .description("show one VM: process, QMP state, accelerator, SSH reachability, uptime, pending changes")
+    .option("-C, --dir <dir>", "folder holding vms/ and hosts.yaml", ".")
+    .option("--wait-ssh <seconds>", "wait until SSH answers (exit 1 if it does not in time)")
+    .option("--json", "print the status as JSON")
+    .addHelpText("after", "\nExamples:\n  qfleet status demo\n  qfleet status demo --wait-ssh 60 && ssh -p 2222 root@localhost")
+    .action(
+      action(async (name: string, f: { dir: string; waitSsh?: string; json?: boolean }) => {
+        const wait = f.waitSsh === undefined ? undefined : Number(f.waitSsh);
+        if (wait !== undefined && !(wait >= 0)) throw new QfleetError("BAD_INPUT", `--wait-ssh takes seconds, not ${f.waitSsh}`);
+        const st = await vmStatus(await loadInventory(f.dir), name, { waitSshMs: wait === undefined ? undefined : wait * 1000 });
+        if (f.json) printJson(st);
+        else process.stdout.write(renderStatus(st) + "\n");
+        return wait !== undefined && !st.ssh_accessible ? 1 : 0;
+      }),
+    );
+}
+
+export function renderStatus(s: VmStatus): string {
+  const rows: [string, string | undefined][] = [
+    ["status", s.qmp_status && s.qmp_status !== s.status ? `${s.status} (QMP: ${s.qmp_status})` : s.status],
+    ["host", s.host],
+    ["pid", s.pid?.toString()],
+    ["accelerator", s.accelerator && `${s.accelerator}: ${s.accelerator_reason}`],
+    ["uptime", s.uptime_seconds !== undefined ? humanDuration(s.uptime_seconds) : undefined],
+    ["ssh", s.ssh_port ? `${s.ssh_accessible ? "accessible" : "not answering"} on 127.0.0.1:${s.ssh_port}` : undefined],
+    ["login", s.ssh_command],
+    ["spec", s.in_sync ? `in sync (${s.running_hash})` : s.pending ? `${s.pending.kind} pending: ${s.pending.reason}` : undefined],
+    ...(s.pending?.changes ?? []).map((c) => ["", `  ${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)} [${c.class}]`] as [string, string]),
+    ["instance", s.instance_dir],
+    ...s.reasons.map((r) => ["note", r] as [string, string]),
+  ];
+  return [`${s.name}: ${s.message}`, ...rows.filter(([, v]) => v !== undefined).map(([k, v]) => `  ${k.padEnd(12)}${v}`)].join("\n");
+}

@@ -1,0 +1,78 @@
+import { toQfleetError } from "./errors.js";
+import { HostRegistry } from "./hosts/registry.js";
+import { LocalHost } from "./hosts/local.js";
+import { chooseAccel, type AccelSetting } from "./qemu/accel.js";
+import { probeCaps } from "./qemu/caps.js";
+import type { DesiredVm } from "./plan/types.js";
+import { DEFAULT_VM_DIR, resolveVm } from "./spec/defaults.js";
+import { loadFleet, type Fleet } from "./spec/load.js";
+import { discoverHost } from "./state/discover.js";
+import type { HostState } from "./state/types.js";
+
+/** Everything a command needs to compare specs with reality. */
+export interface Inventory {
+  fleet: Fleet;
+  registry: HostRegistry;
+  desired: DesiredVm[];
+  hosts: HostState[];
+  /** vm dirs per host that reconcile locks and discovery scans. */
+  vmDirs: Map<string, string[]>;
+}
+
+/**
+ * Loads the specs of `dir`, resolves them per host (arch default, accelerator, vm_dir) and
+ * discovers what each host really has. Contract: a host that cannot be probed or inspected
+ * becomes a HostState with `error` (its VMs are unknown), never an exception; invalid specs
+ * are in fleet.issues / fleet.invalid and resolve to nothing.
+ */
+export async function loadInventory(dir: string, opts: { discover?: boolean; beforeDiscover?: (inv: Inventory) => Promise<void> } = {}): Promise<Inventory> {
+  const fleet = await loadFleet(new LocalHost(), dir);
+  const registry = new HostRegistry(fleet.hosts);
+  const env = process.env.QFLEET_VM_DIR || undefined;
+  const names = [...new Set(["local", ...fleet.specs.map((s) => s.spec.host)])];
+  const desired: DesiredVm[] = [];
+  const vmDirs = new Map<string, string[]>();
+  const errors = new Map<string, string>();
+
+  await Promise.all(
+    names.map(async (name) => {
+      const settings = registry.settings(name);
+      const dirs = new Set([settings.vm_dir || env || DEFAULT_VM_DIR]);
+      try {
+        const host = registry.get(name);
+        const caps = await probeCaps(host);
+        for (const s of fleet.specs.filter((x) => x.spec.host === name)) {
+          const vm = resolveVm(s.spec, { hostArch: caps.arch === "other" ? "x86_64" : caps.arch, hostVmDir: settings.vm_dir, envVmDir: env, file: s.file });
+          dirs.add(vm.vmDir);
+          desired.push({ vm, accel: chooseAccel(vm.arch, vm.accel, settings.accel as AccelSetting | undefined, caps) });
+        }
+      } catch (e) {
+        errors.set(name, toQfleetError(e).message);
+        for (const s of fleet.specs.filter((x) => x.spec.host === name)) {
+          const vm = resolveVm(s.spec, { hostArch: "x86_64", hostVmDir: settings.vm_dir, envVmDir: env, file: s.file });
+          desired.push({ vm, accel: { accel: "tcg", reason: "host not reached" } });
+        }
+      }
+      vmDirs.set(name, [...dirs].sort());
+    }),
+  );
+  desired.sort((a, b) => a.vm.name.localeCompare(b.vm.name));
+  const inv: Inventory = { fleet, registry, desired, hosts: [], vmDirs };
+  if (opts.discover === false) return inv;
+  await opts.beforeDiscover?.(inv);
+  inv.hosts = await discoverAll(inv, errors);
+  return inv;
+}
+
+async function discoverAll(inv: Inventory, errors: Map<string, string>): Promise<HostState[]> {
+  return Promise.all(
+    [...inv.vmDirs.entries()].map(async ([name, dirs]): Promise<HostState> => {
+      if (errors.has(name)) return { host: name, vms: [], unmanaged: [], error: errors.get(name) };
+      try {
+        return await discoverHost(inv.registry.get(name), dirs);
+      } catch (e) {
+        return { host: name, vms: [], unmanaged: [], error: toQfleetError(e).message };
+      }
+    }),
+  );
+}

@@ -1,0 +1,52 @@
+import type { AccelChoice } from "../qemu/accel.js";
+import type { ResolvedVm } from "../spec/defaults.js";
+import type { Power } from "../state/types.js";
+
+/**
+ * A plan is plain serialisable data: one action per VM, with the fields that change and why.
+ * It is computed by a pure function and printed, snapshotted or applied as it is.
+ */
+export type ActionKind =
+  | "create" | "start" | "stop" | "update-live" | "update-restart" | "update-offline"
+  | "replace" | "delete" | "orphan" | "refused" | "unknown" | "noop";
+
+/** How a field change reaches a VM: live through QMP, by a stop/apply/start, or not at all. */
+export type ChangeClass = "live" | "restart" | "offline" | "replace" | "refused";
+
+export interface FieldChange {
+  field: string;
+  from: unknown;
+  to: unknown;
+  class: ChangeClass;
+  note?: string;
+}
+
+/** A VM the specs ask for, with the accelerator chosen for it on its host. */
+export interface DesiredVm {
+  vm: ResolvedVm;
+  accel: AccelChoice;
+}
+
+export interface Action {
+  vm: string;
+  host: string;
+  kind: ActionKind;
+  reason: string;
+  changes: FieldChange[];
+  desired?: DesiredVm;
+  /** What was found: enough for executors and for the rendered plan. */
+  actual?: { power: Power; pid?: number; instanceDir: string; protected: boolean; hash?: string };
+  /** For update-offline/stop/start: the power state the VM ends in. */
+  finalState?: "running" | "stopped";
+}
+
+export interface Plan {
+  actions: Action[];
+  /** Count of actions per kind, noop included. */
+  summary: Partial<Record<ActionKind, number>>;
+}
+
+/** Kinds that change something when applied. */
+export const CHANGING_KINDS: ReadonlySet<ActionKind> = new Set([
+  "create", "start", "stop", "update-live", "update-restart", "update-offline", "replace", "delete",
+]);

@@ -1,0 +1,77 @@
+import type { ResolvedVm } from "../spec/defaults.js";
+import type { InstancePaths } from "../state/paths.js";
+import type { Accel } from "./accel.js";
+
+/** Everything besides the spec that decides a QEMU command line. */
+export interface LaunchContext {
+  accel: Accel;
+  paths: InstancePaths;
+  /** Required when vm.firmware is uefi; vars is the per-VM copy, not the template. */
+  uefi?: { code: string; vars: string };
+}
+
+/** QEMU's option parser splits on commas: a literal comma in a value is written twice. */
+export const qemuEscape = (v: string): string => v.replaceAll(",", ",,");
+
+export const qemuBinary = (vm: Pick<ResolvedVm, "arch">): string => `qemu-system-${vm.arch}`;
+
+/** The device ids the executors address through QMP. */
+export const DEVICE_IDS = { cdrom: "cdrom0", netdev: "net0" } as const;
+
+/** The host-side forward rules of a VM, as QEMU's hostfwd syntax (always bound to 127.0.0.1). */
+export function hostForwards(vm: Pick<ResolvedVm, "ssh" | "forwards">): string[] {
+  const rules = vm.ssh ? [`tcp:127.0.0.1:${vm.ssh.port}-:22`] : [];
+  for (const f of vm.forwards) rules.push(`${f.proto}:127.0.0.1:${f.host}-:${f.guest}`);
+  return rules;
+}
+
+/**
+ * Pure: the full argv (binary first) that launches `vm` daemonized, with QMP on a unix socket
+ * in its instance directory, the serial console in serial.log, virtio disks with explicit
+ * formats, a CD-ROM drive that is always present (empty without `iso`, so an ISO can be
+ * inserted live), user-mode networking bound to 127.0.0.1 and a NIC without a boot ROM.
+ */
+export function buildArgv(vm: ResolvedVm, ctx: LaunchContext): string[] {
+  const { paths, accel } = ctx;
+  const x86 = vm.arch === "x86_64";
+  const a: string[] = [qemuBinary(vm)];
+  const opt = (...xs: string[]) => a.push(...xs);
+
+  opt("-name", `${vm.name},process=qfleet-${vm.name},debug-threads=on`);
+  opt("-machine", x86 ? "q35" : "virt", "-accel", accel);
+  if (accel !== "tcg") opt("-cpu", "host");
+  else if (!x86) opt("-cpu", "cortex-a57");
+  opt("-smp", String(vm.vcpus), "-m", `${Math.ceil(vm.memory / 2 ** 20)}M`);
+  opt("-nodefaults", "-no-user-config", "-display", "none");
+  opt("-daemonize", "-pidfile", paths.pidfile);
+  opt("-qmp", `unix:${qemuEscape(paths.qmp)},server=on,wait=off`);
+  opt("-chardev", `file,id=serial0,path=${qemuEscape(paths.serial)}`, "-serial", "chardev:serial0");
+  opt("-device", "virtio-rng-pci");
+
+  if (vm.firmware === "uefi" && ctx.uefi) {
+    opt("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(ctx.uefi.code)}`);
+    opt("-drive", `if=pflash,format=raw,unit=1,file=${qemuEscape(ctx.uefi.vars)}`);
+  }
+
+  let bootindex = 1;
+  for (const d of vm.disks) {
+    opt("-drive", `file=${qemuEscape(d.path)},if=none,id=disk${d.index},format=${d.format},discard=unmap`);
+    opt("-device", `virtio-blk-pci,drive=disk${d.index},id=vd${d.index},bootindex=${bootindex++}`);
+  }
+
+  const media = vm.iso ? `,file=${qemuEscape(vm.iso)},format=raw` : "";
+  opt("-drive", `if=none,id=cd0,media=cdrom,readonly=on${media}`);
+  if (x86) opt("-device", `ide-cd,drive=cd0,id=${DEVICE_IDS.cdrom},bus=ide.0,bootindex=${bootindex}`);
+  else opt("-device", "virtio-scsi-pci,id=scsi0", "-device", `scsi-cd,drive=cd0,id=${DEVICE_IDS.cdrom},bus=scsi0.0,bootindex=${bootindex}`);
+
+  const fwds = hostForwards(vm).map((r) => `,hostfwd=${r}`).join("");
+  opt("-netdev", `user,id=${DEVICE_IDS.netdev}${fwds}`);
+  opt("-device", `virtio-net-pci,netdev=${DEVICE_IDS.netdev},id=nic0,romfile=`);
+
+  if (vm.boot) {
+    opt("-kernel", vm.boot.kernel);
+    if (vm.boot.initrd) opt("-initrd", vm.boot.initrd);
+    if (vm.boot.append) opt("-append", vm.boot.append);
+  }
+  return a;
+}

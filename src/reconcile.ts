@@ -1,0 +1,91 @@
+import { acquireLock, type HeldLock } from "./apply/lock.js";
+import { applyPlan, type ActionResult, type ApplyEvent } from "./apply/run.js";
+import { loadInventory, type Inventory } from "./inventory.js";
+import { planChanges } from "./plan/diff.js";
+import { CHANGING_KINDS, type Plan } from "./plan/types.js";
+import type { SpecIssue } from "./spec/load.js";
+
+export interface ReconcileOptions {
+  dir: string;
+  dryRun?: boolean;
+  /** Plan only; the exit code says whether anything is pending. */
+  check?: boolean;
+  prune?: boolean;
+  allowReplace?: boolean;
+  only?: string[];
+  parallel?: number;
+  /** Wait this many seconds for another reconcile's lock instead of failing fast. */
+  waitSeconds?: number;
+  stopTimeoutMs?: number;
+  onEvent?: (e: ApplyEvent) => void;
+  /** Called with the plan before anything is applied. */
+  onPlan?: (plan: Plan, inv: Inventory) => void;
+}
+
+export interface ReconcileResult {
+  plan: Plan;
+  results: ActionResult[];
+  issues: SpecIssue[];
+  applied: boolean;
+  /** 0 converged, 1 a failure or refusal, 2 changes pending (--check), 3 invalid specs. */
+  exitCode: number;
+  inventory: Inventory;
+}
+
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
+
+/**
+ * The one use case behind `qfleet reconcile`, watch mode and the MCP tools:
+ * load specs -> (lock) -> discover -> plan -> apply. Invalid specs never stop the valid ones;
+ * their VMs are left untouched and the run ends with exit code 3. When applying, the host
+ * locks are taken before discovery, so two reconciles never plan against the same state.
+ */
+export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult> {
+  const applying = !opts.dryRun && !opts.check;
+  const locks: HeldLock[] = [];
+  try {
+    const inv = await loadInventory(opts.dir, {
+      beforeDiscover: applying ? (i) => lockAll(i, locks, opts.waitSeconds) : undefined,
+    });
+    const plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, opts);
+    opts.onPlan?.(plan, inv);
+    const issues = inv.fleet.issues;
+    const results = applying
+      ? await applyPlan(plan, {
+          hostFor: (n) => inv.registry.get(n),
+          parallel: opts.parallel ?? 4,
+          stopTimeoutMs: opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+          onEvent: opts.onEvent,
+        })
+      : [];
+    return { plan, results, issues, applied: applying, exitCode: exitCode(plan, results, issues, opts), inventory: inv };
+  } finally {
+    await Promise.all(locks.map((l) => l.release().catch(() => undefined)));
+  }
+}
+
+async function lockAll(inv: Inventory, locks: HeldLock[], waitSeconds?: number): Promise<void> {
+  const action = `reconcile ${inv.fleet.dir}`;
+  for (const [hostName, dirs] of [...inv.vmDirs.entries()].sort()) {
+    let host;
+    try {
+      host = inv.registry.get(hostName);
+    } catch {
+      continue; // an unusable host is reported by discovery, its VMs stay unknown
+    }
+    for (const d of dirs) locks.push(await acquireLock(host, d, action, { waitSeconds }));
+  }
+}
+
+function exitCode(plan: Plan, results: ActionResult[], issues: SpecIssue[], opts: ReconcileOptions): number {
+  if (issues.length) return 3;
+  if (opts.check) return hasPendingWork(plan) ? 2 : 0;
+  if (opts.dryRun) return 0;
+  const failed = results.some((r) => !r.ok) || plan.actions.some((a) => a.kind === "refused" || a.kind === "unknown");
+  return failed ? 1 : 0;
+}
+
+/** Pending work that --check reports: changes, refusals, orphans and unknowns. */
+export function hasPendingWork(plan: Plan): boolean {
+  return plan.actions.some((a) => CHANGING_KINDS.has(a.kind) || ["refused", "orphan", "unknown"].includes(a.kind));
+}
