@@ -16,8 +16,7 @@ export async function prepareInstance(host: Host, vm: ResolvedVm): Promise<strin
   const tooLong = socketPathProblem(p);
   if (tooLong) throw new QfleetError("BAD_INPUT", tooLong);
   await host.mkdir(vm.vmDir, { mode: 0o755 });
-  await host.mkdir(p.dir, { mode: 0o700 });
-  await host.run(["chmod", "700", p.dir]);
+  await host.mkdir(p.dir, { mode: 0o700 }); // new folders only: an existing one keeps its mode
   const done: string[] = [];
   if (vm.firmware === "uefi" && !(await host.stat(p.uefiVars))) {
     const fw = await uefiFirmware(host, vm);

@@ -48,7 +48,7 @@ export function registerImage(program: Command): void {
       const onProgress = (pct: number) => (bar ??= progressBar(`converting ${path.basename(p)} to ${o.format}`)).update(pct);
       const stop = new AbortController();
       const onSignal = () => stop.abort();
-      // `on`, not `once`: execa's exit hook re-raises the signal when it sees no other listener left.
+      // while converting, Ctrl-C and SIGTERM cancel qemu-img and remove its staging folder
       process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
       try {
         const opts = { input: p, format: o.format, output: o.output, force: o.force, onProgress, signal: stop.signal };

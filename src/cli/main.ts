@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { createRequire } from "node:module";
-import { registerImage } from "./image.js";
-import { registerList } from "./list.js";
-import { registerPower } from "./power.js";
-import { registerReconcile } from "./reconcile.js";
-import { registerStatus } from "./status.js";
-import { registerValidate } from "./validate.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+type Register = (program: Command) => void;
+
+/**
+ * Command modules by the command names they register. Only the module of the command being
+ * run is imported (a CLI start stays cheap as commands and their dependencies grow); help
+ * and unknown commands load them all.
+ */
+const MODULES: [string[], () => Promise<Register>][] = [
+  [["reconcile", "plan"], () => import("./reconcile.js").then((m) => m.registerReconcile)],
+  [["status"], () => import("./status.js").then((m) => m.registerStatus)],
+  [["list", "ls"], () => import("./list.js").then((m) => m.registerList)],
+  [["start", "stop"], () => import("./power.js").then((m) => m.registerPower)],
+  [["validate"], () => import("./validate.js").then((m) => m.registerValidate)],
+  [["image"], () => import("./image.js").then((m) => m.registerImage)],
+];
 
 const program = new Command("qfleet")
   .description("Declarative QEMU virtual machines: VMs as YAML files under vms/, reconciled into running QEMU processes.")
@@ -28,11 +38,8 @@ Examples:
 Exit codes: 0 ok, 1 failure, 2 changes pending (reconcile --check), 3 invalid specs.`,
   );
 
-registerReconcile(program);
-registerStatus(program);
-registerList(program);
-registerPower(program);
-registerValidate(program);
-registerImage(program);
+const wanted = process.argv[2];
+const chosen = MODULES.filter(([names]) => names.includes(wanted));
+for (const [, load] of chosen.length ? chosen : MODULES) (await load())(program);
 
 await program.parseAsync(process.argv);

@@ -60,6 +60,11 @@ export interface Host {
   connectUnix(path: string): Promise<Duplex>;
   /** A TCP connection opened from that host (to 127.0.0.1 by default): SSH banner probes. */
   connectTcp(port: number, address?: string): Promise<Duplex>;
+  /**
+   * Processes whose argv[0] file name starts with `prefix` (e.g. "qemu-system-"), with their
+   * full argv. Linux /proc based; an empty list where there is no /proc.
+   */
+  listProcesses(prefix: string): Promise<{ pid: number; argv: string[] }[]>;
   /** Sends a signal to a pid on that host; false when no such process exists. */
   kill(pid: number, signal: NodeJS.Signals | 0): Promise<boolean>;
   close(): Promise<void>;

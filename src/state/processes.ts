@@ -15,34 +15,9 @@ export interface QemuProcess {
   ports: number[];
 }
 
-/*
- * One fixed command per host lists the command lines of every process whose cmdline mentions
- * qemu-system (grep reads all of /proc in one process); NULs become \x01 so each process
- * is one line. No user input is part of it.
- */
-const LIST_SCRIPT =
-  "for f in $(grep -las qemu-system /proc/[0-9]*/cmdline); do " +
-  "p=${f#/proc/}; printf '%s\\t' \"${p%/cmdline}\"; tr '\\000' '\\001' < \"$f\" 2>/dev/null; echo; done";
-
 export async function listQemuProcesses(host: Host): Promise<QemuProcess[]> {
-  const r = await host.run(["sh", "-c", LIST_SCRIPT], { allowFailure: true, timeoutMs: 15_000 });
-  return parseProcessList(r.stdout);
-}
-
-/** Pure: the listing above -> processes whose argv[0] is a qemu-system binary. */
-export function parseProcessList(out: string): QemuProcess[] {
-  const procs: QemuProcess[] = [];
-  for (const line of out.split("\n")) {
-    const tab = line.indexOf("\t");
-    if (tab < 0) continue;
-    const pid = Number(line.slice(0, tab));
-    const argv = line.slice(tab + 1).split("\x01").filter((s, i, all) => !(i === all.length - 1 && s === ""));
-    if (!Number.isInteger(pid) || argv.length === 0) continue;
-    const bin = argv[0].split("/").pop() ?? "";
-    if (!bin.startsWith("qemu-system-")) continue;
-    procs.push({ pid, ...parseQemuArgv(argv) });
-  }
-  return procs;
+  const procs = await host.listProcesses("qemu-system-");
+  return procs.map((p) => ({ pid: p.pid, ...parseQemuArgv(p.argv) }));
 }
 
 /** Pure: what a QEMU command line says about the VM it runs. */

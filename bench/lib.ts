@@ -1,0 +1,79 @@
+import { execa } from "execa";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Shared bits of the benchmarks: a throwaway fleet, the built CLI, timing and a report. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const CLI = path.join(ROOT, "dist", "cli", "main.js");
+
+export interface BenchFleet {
+  dir: string;
+  vmDir: string;
+  env: Record<string, string>;
+  cli(args: string[]): Promise<number>;
+  cleanup(): void;
+}
+
+export function benchFleet(): BenchFleet {
+  const dir = mkdtempSync("/tmp/qfb-");
+  const vmDir = path.join(dir, "i");
+  mkdirSync(path.join(dir, "vms"));
+  const env = { QFLEET_VM_DIR: vmDir };
+  return {
+    dir,
+    vmDir,
+    env,
+    async cli(args) {
+      const t0 = process.hrtime.bigint();
+      const r = await execa("node", [CLI, ...args, "-C", dir], { env, reject: false, stdin: "ignore" });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.exitCode !== 0) throw new Error(`qfleet ${args.join(" ")} exited ${r.exitCode}: ${r.stderr}`);
+      return ms;
+    },
+    cleanup() {
+      killQemusUnder(vmDir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function stubSpecs(f: BenchFleet, n: number, prefix = "b"): string[] {
+  const names = Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`);
+  for (const name of names) writeFileSync(path.join(f.dir, "vms", `${name}.yaml`), "vcpus: 1\nmemory: 16M\naccel: tcg\n");
+  return names;
+}
+
+export function killQemusUnder(needle: string): void {
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, "utf8");
+      if (argv.startsWith("qemu-system-") && argv.includes(needle)) process.kill(Number(e), "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** Median of `runs` timings of fn (ms). */
+export async function median(runs: number, fn: () => Promise<number>): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) xs.push(await fn());
+  xs.sort((a, b) => a - b);
+  return xs[Math.floor(xs.length / 2)];
+}
+
+export async function timeMs(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+export interface Row { name: string; value: string; baseline: string; ratio: string; goal: string; ok: boolean }
+export function report(rows: Row[]): void {
+  const head = ["benchmark", "measured", "baseline", "ratio", "goal", ""];
+  const all = [head, ...rows.map((r) => [r.name, r.value, r.baseline, r.ratio, r.goal, r.ok ? "ok" : "MISSED"])];
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  for (const r of all) process.stdout.write(r.map((c, i) => c.padEnd(w[i])).join("  ") + "\n");
+}
