@@ -21,10 +21,11 @@ export class LocalHost implements Host {
     return new Promise((resolve, reject) => {
       const child = spawn(file, args, {
         stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-        timeout: timeoutMs,
-        killSignal: "SIGKILL",
         signal: opts.signal,
       });
+      let timedOut = false;
+      // our own timer (not spawn's `timeout`, which keeps the process alive when spawning failed)
+      const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill("SIGKILL")), timeoutMs) : undefined;
       let stdout = "";
       let stderr = "";
       let spawnError: NodeJS.ErrnoException | undefined;
@@ -34,12 +35,20 @@ export class LocalHost implements Host {
       });
       child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
       if (opts.input !== undefined) child.stdin!.end(opts.input);
-      child.on("error", (e: NodeJS.ErrnoException) => (spawnError = e));
-      child.on("close", (code, signal) => {
+      child.on("error", (e: NodeJS.ErrnoException) => {
+        spawnError = e;
+        if (child.pid === undefined) finish(null, null); // never started: no 'close' follows
+      });
+      child.on("close", (code, signal) => finish(code, signal));
+      let settled = false;
+      function finish(code: number | null, signal: NodeJS.Signals | null) {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
         if (spawnError?.code === "ENOENT") return reject(new QfleetError("MISSING_TOOL", `${file}: command not found`, { command: argv }));
         if (spawnError?.name === "AbortError") return reject(new QfleetError("COMMAND_FAILED", `${file} was cancelled`, { command: argv, stderr }));
         if (spawnError) return reject(new QfleetError("COMMAND_FAILED", `${file} failed: ${spawnError.message}`, { command: argv, stderr }));
-        if (code === null && signal === "SIGKILL" && timeoutMs > 0) {
+        if (timedOut) {
           return reject(new QfleetError("TIMEOUT", `${file} did not finish within ${Math.round(timeoutMs / 1000)} s`, { command: argv, stderr }));
         }
         const exitCode = code ?? 128;
@@ -47,7 +56,7 @@ export class LocalHost implements Host {
           return reject(new QfleetError("COMMAND_FAILED", `${file} exited ${code ?? `on ${signal}`}: ${firstLine(stderr) || firstLine(stdout)}`, { command: argv, exitCode, stderr }));
         }
         resolve({ stdout, stderr, exitCode });
-      });
+      }
     });
   }
 
