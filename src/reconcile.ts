@@ -34,6 +34,12 @@ export interface ReconcileResult {
 
 export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
+/** The graceful-stop limit when a caller gives none: $QFLEET_STOP_TIMEOUT (seconds) or 30 s. */
+export function defaultStopTimeoutMs(): number {
+  const s = Number(process.env.QFLEET_STOP_TIMEOUT);
+  return process.env.QFLEET_STOP_TIMEOUT && s >= 0 ? s * 1000 : DEFAULT_STOP_TIMEOUT_MS;
+}
+
 /**
  * The one use case behind `qfleet reconcile`, watch mode and the MCP tools:
  * load specs -> (lock) -> discover -> plan -> apply. Invalid specs never stop the valid ones;
@@ -54,7 +60,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
       ? await applyPlan(plan, {
           hostFor: (n) => inv.registry.get(n),
           parallel: opts.parallel ?? 4,
-          stopTimeoutMs: opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+          stopTimeoutMs: opts.stopTimeoutMs ?? defaultStopTimeoutMs(),
           onEvent: opts.onEvent,
         })
       : [];

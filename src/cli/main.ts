@@ -18,6 +18,7 @@ const MODULES: [string[], () => Promise<Register>][] = [
   [["start", "stop"], () => import("./power.js").then((m) => m.registerPower)],
   [["validate"], () => import("./validate.js").then((m) => m.registerValidate)],
   [["image"], () => import("./image.js").then((m) => m.registerImage)],
+  [["mcp"], () => import("./mcp.js").then((m) => m.registerMcp)],
 ];
 
 const program = new Command("qfleet")

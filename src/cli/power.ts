@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { QfleetError } from "../errors.js";
 import { LocalHost } from "../hosts/local.js";
 import { locateQemu, setPowerState, stopUnmanaged } from "../power.js";
-import { DEFAULT_STOP_TIMEOUT_MS } from "../reconcile.js";
+import { defaultStopTimeoutMs } from "../reconcile.js";
 import { eventsView } from "./events-view.js";
 import { action, printJson } from "./output.js";
 
@@ -22,7 +22,7 @@ export function registerPower(program: Command): void {
     .option("-C, --dir <dir>", "folder holding vms/ and hosts.yaml", ".")
     .option("--pid <pid>", "stop the QEMU process with this PID (checked to be qemu-system first)")
     .option("--ssh-port <port>", "stop the QEMU process forwarding this host port")
-    .option("--stop-timeout <seconds>", "how long a graceful shutdown may take", String(DEFAULT_STOP_TIMEOUT_MS / 1000))
+    .option("--stop-timeout <seconds>", "how long a graceful shutdown may take", String(defaultStopTimeoutMs() / 1000))
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExamples:\n  qfleet stop web1\n  qfleet stop --ssh-port 2222\n  qfleet stop --pid 12345")
     .action(

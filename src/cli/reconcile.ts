@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { formatIssue } from "../spec/load.js";
 import { renderAction, renderPlan } from "../plan/render.js";
-import { DEFAULT_STOP_TIMEOUT_MS, reconcile, type ReconcileOptions } from "../reconcile.js";
+import { defaultStopTimeoutMs, reconcile, type ReconcileOptions } from "../reconcile.js";
 import { eventsView } from "./events-view.js";
 import { action, printJson } from "./output.js";
 
@@ -34,7 +34,7 @@ export function registerReconcile(program: Command): void {
       .option("--only <name>", "act on this VM only (repeat or comma-separate)", collect, [])
       .option("--parallel <n>", "actions at once per host", "4")
       .option("--wait [seconds]", "wait for another reconcile's lock instead of failing (default 600 s)")
-      .option("--stop-timeout <seconds>", "how long a graceful shutdown may take before QMP quit", String(DEFAULT_STOP_TIMEOUT_MS / 1000))
+      .option("--stop-timeout <seconds>", "how long a graceful shutdown may take before QMP quit", String(defaultStopTimeoutMs() / 1000))
       .option("-v, --verbose", "also list VMs that need nothing")
       .option("--json", "print the plan and results as JSON")
       .addHelpText("after", `

@@ -26,7 +26,8 @@ export function makeFleet(): TestFleet {
   const dir = mkdtempSync("/tmp/qft-");
   const vmDir = path.join(dir, "i");
   mkdirSync(path.join(dir, "vms"));
-  const env = { QFLEET_VM_DIR: vmDir };
+  // stub VMs have no OS to act on ACPI powerdown: a short graceful-stop limit keeps tests fast
+  const env = { QFLEET_VM_DIR: vmDir, QFLEET_STOP_TIMEOUT: "5" };
   const qemuPids = () => qemuPidsMentioning(vmDir);
   return {
     dir,

@@ -1,0 +1,106 @@
+import { parse } from "yaml";
+import { z } from "zod";
+import { QfleetError } from "../../errors.js";
+import { LocalHost } from "../../hosts/local.js";
+import { loadInventory } from "../../inventory.js";
+import { renderAction } from "../../plan/render.js";
+import { NAME_RE } from "../../spec/schema.js";
+import { writeSpec } from "../../spec/write.js";
+import { formatIssue } from "../../spec/load.js";
+import { defineTool } from "../tool.js";
+import { reconcileFor } from "../vm-common.js";
+
+/** The declarative tools: read and write vms/NAME.yaml, the YAML in git staying the truth. */
+const host = new LocalHost();
+const vmName = z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63");
+const actionShape = z.record(z.string(), z.unknown());
+
+async function specOf(dir: string, name: string) {
+  const inv = await loadInventory(dir, { discover: false });
+  const s = inv.fleet.specs.find((x) => x.name === name);
+  const problems = inv.fleet.issues.filter((i) => i.file.replace(/^vms\//, "").replace(/\.ya?ml$/, "") === name).map(formatIssue);
+  return { inv, s, problems };
+}
+
+export const getVmSpec = defineTool({
+  name: "get_vm_spec",
+  title: "Read a VM spec",
+  description: "Return vms/NAME.yaml as text (comments included) and as parsed data, plus its validation problems if any. Changes nothing.",
+  input: { name: vmName },
+  output: { name: z.string(), file: z.string(), yaml: z.string(), spec: z.record(z.string(), z.unknown()).nullable(), valid: z.boolean(), problems: z.array(z.string()) },
+  annotations: { readOnlyHint: true, idempotentHint: true },
+  async run({ name }, _c, ctx) {
+    const { s, problems } = await specOf(ctx.dir, name);
+    if (s) return { name, file: s.file, yaml: s.text, spec: s.spec as Record<string, unknown>, valid: true, problems: [] };
+    for (const ext of ["yaml", "yml"]) {
+      const file = `${ctx.dir.replace(/\/+$/, "")}/vms/${name}.${ext}`;
+      const text = await host.readFile(file).catch(() => null);
+      if (text !== null) return { name, file, yaml: text, spec: null, valid: false, problems };
+    }
+    throw new QfleetError("NOT_FOUND", `no spec vms/${name}.yaml`, { hint: "list_vm_specs shows the specs there are" });
+  },
+});
+
+export const listVmSpecs = defineTool({
+  name: "list_vm_specs",
+  title: "List VM specs",
+  description: "List the spec files in vms/ with their main fields and every validation problem (file:line:col: field: message). Changes nothing.",
+  input: {},
+  output: {
+    specs: z.array(z.object({ name: z.string(), file: z.string(), host: z.string(), state: z.string(), arch: z.string().nullable(), vcpus: z.number(), memory: z.number() })),
+    invalid: z.array(z.string()),
+    problems: z.array(z.string()),
+  },
+  annotations: { readOnlyHint: true, idempotentHint: true },
+  async run(_a, _c, ctx) {
+    const { fleet } = await loadInventory(ctx.dir, { discover: false });
+    return {
+      specs: fleet.specs.map((s) => ({ name: s.name, file: s.file, host: s.spec.host, state: s.spec.state, arch: s.spec.arch ?? null, vcpus: s.spec.vcpus, memory: s.spec.memory })),
+      invalid: fleet.invalid,
+      problems: fleet.issues.map(formatIssue),
+    };
+  },
+});
+
+export const applyVmSpec = defineTool({
+  name: "apply_vm_spec",
+  title: "Write a VM spec and apply it",
+  description:
+    "Create or change vms/NAME.yaml, keeping its comments: give `spec` (the whole spec; keys left out are removed) or `patch` (only the keys to " +
+    "change; null removes a key; dotted keys like \"ssh.port\" work). The result is validated first (problems with line and field, nothing " +
+    "written). Then, unless reconcile is false, that VM is reconciled. state: absent deletes the VM and its disks: the person is asked first.",
+  input: {
+    name: vmName,
+    spec: z.record(z.string(), z.unknown()).optional().describe("the whole spec"),
+    patch: z.record(z.string(), z.unknown()).optional().describe("the keys to change"),
+    reconcile: z.boolean().default(true),
+    confirm: z.boolean().optional().describe("only for state: absent, after the person agreed"),
+  },
+  output: { success: z.boolean(), file: z.string(), created: z.boolean(), yaml: z.string(), plan: z.array(actionShape), plan_text: z.string(), results: z.array(actionShape) },
+  annotations: { readOnlyHint: false, destructiveHint: true },
+  async run(a, call, ctx) {
+    if ((a.spec === undefined) === (a.patch === undefined)) throw new QfleetError("BAD_INPUT", "give exactly one of spec or patch");
+    const { s } = await specOf(ctx.dir, a.name);
+    let changes = a.patch ?? {};
+    if (a.spec) {
+      const old = s ? ((parse(s.text) ?? {}) as Record<string, unknown>) : {};
+      const drop = Object.fromEntries(Object.keys(old).map((k) => [k, undefined]));
+      changes = { ...drop, ...a.spec };
+    }
+    if (changes.state === "absent" && s?.spec.state !== "absent" && a.reconcile) {
+      await call.confirm(`state: absent deletes VM ${a.name}, its folder and the disks qemu-fleet created for it.`, a.confirm);
+    }
+    const w = await writeSpec(host, ctx.dir, a.name, changes);
+    const r = a.reconcile ? await reconcileFor(ctx, call, [a.name], { tolerateFailure: true }) : await reconcileFor(ctx, call, [a.name], { dryRun: true });
+    const ok = r.results.every((x) => x.ok) && !r.plan.actions.some((x) => x.kind === "refused");
+    return {
+      success: ok,
+      file: w.file,
+      created: w.created,
+      yaml: w.text,
+      plan: r.plan.actions as never,
+      plan_text: r.plan.actions.flatMap(renderAction).join("\n"),
+      results: r.results as never,
+    };
+  },
+});
