@@ -27,6 +27,20 @@ export function renderPlan(plan: Plan, opts: { verbose?: boolean } = {}): string
   return lines.join("\n");
 }
 
+/** An action as compact data for machines (MCP): what changes and why, without the full desired spec. */
+export function actionData(a: Action): Record<string, unknown> {
+  return {
+    vm: a.vm,
+    host: a.host,
+    kind: a.kind,
+    reason: a.reason,
+    changes: a.changes,
+    ...(a.desired && { accel: a.desired.accel }),
+    ...(a.actual && { actual: a.actual }),
+    ...(a.finalState && { final_state: a.finalState }),
+  };
+}
+
 export function renderAction(a: Action): string[] {
   const where = a.host === "local" ? "" : ` on ${a.host}`;
   const out = [`${KIND_LABEL[a.kind]} ${a.vm}${where}: ${a.reason}`];

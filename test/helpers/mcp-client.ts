@@ -26,6 +26,7 @@ export async function connectMcp(
     });
   }
   await client.connect(transport);
+  await client.listTools(); // the client then checks every structuredContent against its tool's outputSchema
   return { client, elicited, close: () => client.close() };
 }
 

@@ -37,6 +37,7 @@ describe("MCP tools (real client, real QEMU)", () => {
     });
     expect(r.structuredContent).toMatchObject({ success: true, output_path: `${f.dir}/img.qcow2`, output_format: "qcow2", output_size: "8.0 MB" });
     expect(progress.length).toBeGreaterThan(0);
+    expect(await call(mcp.client, "qemu_image_info", { image_path: `${f.dir}/img.qcow2` })).toMatchObject({ format: "qcow2", "cluster-size": 65536 });
     expect(await callError(mcp.client, "qemu_image_convert", { image_path: raw, output_format: "qcow2" })).toMatch(/exists/);
     expect(await callError(mcp.client, "qemu_image_convert", { image_path: raw, output_format: "iso" })).toMatch(/Invalid|invalid/);
 

@@ -5,6 +5,7 @@ import { loadInventory } from "../../inventory.js";
 import { setPowerState } from "../../power.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { removeSpec, writeSpec } from "../../spec/write.js";
+import { humanSize } from "../../units.js";
 import { defineTool } from "../tool.js";
 import { assertApplied, checkPasswordAllowed, reconcileFor, requireLocal } from "../vm-common.js";
 import { remoteArgs } from "./remote-args.js";
@@ -68,8 +69,11 @@ export const manageVm = defineTool({
     }
     if (a.action === "delete") {
       if (spec?.spec.protected) throw new QfleetError("REFUSED", `VM ${a.name} is protected: it is never deleted`, { hint: "set protected: false in its spec first (a person's decision)" });
-      const disks = spec ? spec.spec.disks.map((d) => d.path ?? `(created in the VM's folder, ${d.size ?? "?"} bytes)`) : [];
-      await call.confirm(`Deleting VM ${a.name} removes its folder and the disks qemu-fleet created for it (${disks.join(", ") || "none"}); images given by path are kept.`, a.confirm);
+      const disks = spec?.spec.disks ?? [];
+      const made = disks.filter((d) => !d.path || d.overlay).map((d) => (d.overlay ? `an overlay of ${d.path}` : `a ${humanSize(d.size ?? 0)} ${d.format} disk`));
+      const kept = disks.filter((d) => d.path && !d.overlay).map((d) => d.path);
+      const lost = made.length ? `its disks (${made.join(", ")}) and everything written to them` : "its folder";
+      await call.confirm(`Deleting VM ${a.name} removes ${lost}.${kept.length ? ` Kept: ${kept.join(", ")}.` : ""}`, a.confirm);
       await writeSpec(host, ctx.dir, a.name, { state: "absent" });
       const r = await reconcileFor(ctx, call, [a.name]);
       const removed = await removeSpec(host, ctx.dir, a.name);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { loadInventory } from "../../inventory.js";
 import { planChanges } from "../../plan/diff.js";
-import { renderPlan } from "../../plan/render.js";
+import { actionData, renderPlan } from "../../plan/render.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { formatIssue } from "../../spec/load.js";
 import { defineTool } from "../tool.js";
@@ -20,7 +20,7 @@ export const planTool = defineTool({
   async run({ names: only }, _c, ctx) {
     const inv = await loadInventory(ctx.dir);
     const plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { only });
-    return { actions: plan.actions as never, summary: plan.summary, text: renderPlan(plan), problems: inv.fleet.issues.map(formatIssue) };
+    return { actions: plan.actions.map(actionData), summary: plan.summary, text: renderPlan(plan), problems: inv.fleet.issues.map(formatIssue) };
   },
 });
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { QfleetError } from "../../errors.js";
 import { LocalHost } from "../../hosts/local.js";
 import { loadInventory } from "../../inventory.js";
-import { renderAction } from "../../plan/render.js";
+import { actionData, renderAction } from "../../plan/render.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { writeSpec } from "../../spec/write.js";
 import { formatIssue } from "../../spec/load.js";
@@ -98,7 +98,7 @@ export const applyVmSpec = defineTool({
       file: w.file,
       created: w.created,
       yaml: w.text,
-      plan: r.plan.actions as never,
+      plan: r.plan.actions.map(actionData),
       plan_text: r.plan.actions.flatMap(renderAction).join("\n"),
       results: r.results as never,
     };
