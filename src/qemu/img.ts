@@ -25,7 +25,7 @@ export const absPath = (p: string): string => (path.posix.isAbsolute(p) ? path.p
  */
 export async function imageInfo(host: Host, image: string): Promise<ImageInfo> {
   const file = absPath(image);
-  await requireImage(host, file);
+  const st = await requireImage(host, file);
   let r = await runImg(host, ["info", "--output=json", file]);
   let forced = false;
   if (r.exitCode !== 0 && classifyImgError(r.stderr) === "locked") {
@@ -35,6 +35,10 @@ export async function imageInfo(host: Host, image: string): Promise<ImageInfo> {
   if (r.exitCode !== 0) throw imgFailure(["qemu-img", "info", "--output=json", file], r, file);
   const info = parseInfoJson(r.stdout);
   if (forced) info.force_share = true;
+  // qemu-img calls any file "raw"; a real raw disk is a whole number of 512-byte sectors
+  if (info.format === "raw" && st.kind === "file" && (st.size === 0 || st.size % 512 !== 0)) {
+    throw new QfleetError("BAD_INPUT", `${file} is not a disk image: ${st.size === 0 ? "it is empty" : `its size (${st.size} bytes) is not a whole number of 512-byte sectors`}`);
+  }
   return info;
 }
 

@@ -87,11 +87,15 @@ describe("imageInfo", () => {
     expect(ov).toMatchObject({ format: "qcow2", "backing-filename": raw, "backing-format": "raw", "virtual-size-human": "4.0 MB" });
   });
 
-  it("says what is wrong with a missing path or a folder, and reads any file as raw", async () => {
+  it("says what is wrong with a missing path, a folder or a file that is not a disk image", async () => {
     expect(await rejection(imageInfo(host, tmp.path("nope.qcow2")))).toMatchObject({ code: "NOT_FOUND", message: `no such file: ${tmp.path("nope.qcow2")}` });
     expect(await rejection(imageInfo(host, tmp.dir))).toMatchObject({ code: "BAD_INPUT", message: `${tmp.dir} is a folder, not an image` });
-    writeFileSync(tmp.path("notes.txt"), "hello\n");
-    expect(await imageInfo(host, tmp.path("notes.txt"))).toMatchObject({ format: "raw", "virtual-size": 512 });
+    writeFileSync(tmp.path("notes.txt"), "not a disk\n");
+    expect(await rejection(imageInfo(host, tmp.path("notes.txt")))).toMatchObject({ code: "BAD_INPUT", message: expect.stringMatching(/notes\.txt is not a disk image: its size \(11 bytes\)/) });
+    writeFileSync(tmp.path("empty.img"), "");
+    expect(await rejection(imageInfo(host, tmp.path("empty.img")))).toMatchObject({ code: "BAD_INPUT", message: expect.stringMatching(/is not a disk image: it is empty/) });
+    writeFileSync(tmp.path("sectors.img"), Buffer.alloc(1024, 7)); // whole sectors: a raw disk as far as anyone can tell
+    expect(await imageInfo(host, tmp.path("sectors.img"))).toMatchObject({ format: "raw", "virtual-size": 1024 });
   });
 });
 
