@@ -48,6 +48,7 @@ export async function loadInventory(dir: string, opts: { discover?: boolean; bef
         }
       } catch (e) {
         errors.set(name, toQfleetError(e).message);
+        registry.markFailed(name, toQfleetError(e)); // not used again this run: its VMs are unknown
         for (const s of fleet.specs.filter((x) => x.spec.host === name)) {
           const vm = resolveVm(s.spec, { hostArch: "x86_64", hostVmDir: settings.vm_dir, envVmDir: env, file: s.file });
           desired.push({ vm, accel: { accel: "tcg", reason: "host not reached" } });

@@ -1,5 +1,7 @@
 import { Command, type ParseOptionsResult } from "commander";
 import path from "node:path";
+import { QfleetError } from "../errors.js";
+import type { Host } from "../hosts/host.js";
 import { LocalHost } from "../hosts/local.js";
 import { humanSize } from "../units.js";
 import { convertImage, createOverlay, imageInfo, OUTPUT_FORMATS, resizeImage, type ImageInfo } from "../qemu/img.js";
@@ -7,10 +9,28 @@ import { action, printError, printJson } from "./output.js";
 import { progressBar, type Progress } from "./progress.js";
 
 /**
- * `qfleet image info|convert|overlay|resize`: thin shells over src/qemu/img.ts on this machine.
+ * `qfleet image info|convert|overlay|resize`: thin shells over src/qemu/img.ts, on this machine or
+ * on a host from hosts.yaml (`--host NAME`, `-C DIR`).
  * Results go to stdout (aligned text, or the API's result object with --json); progress to stderr.
  */
-interface JsonOpt { json?: boolean }
+interface JsonOpt { json?: boolean; host?: string; dir?: string }
+
+/**
+ * The host an image command acts on: this machine, or `--host NAME` from `-C DIR`/hosts.yaml.
+ * On another host a path names a file there, so it must be absolute.
+ */
+async function hostFor(o: JsonOpt, paths: (string | undefined)[]): Promise<Host> {
+  if (!o.host) return new LocalHost();
+  const { registryFromDir } = await import("../hosts/from-dir.js");
+  const host = (await registryFromDir(o.dir ?? ".")).get(o.host);
+  const relative = o.host === "local" ? undefined : paths.find((p) => p !== undefined && !path.posix.isAbsolute(p));
+  if (relative !== undefined) throw new QfleetError("BAD_INPUT", `${relative}: give an absolute path; it names a file on ${o.host}`);
+  return host;
+}
+
+/** --host and -C on an image subcommand. */
+const hostOptions = (c: Command) =>
+  c.option("--host <name>", "act on this host from hosts.yaml (default: this machine)").option("-C, --dir <dir>", "folder holding hosts.yaml (with --host)", ".");
 
 /** action() with the options object visible to it, so errors print as JSON under --json. */
 const withOpts = (o: JsonOpt, fn: () => Promise<number | void>) => action(async (_o: JsonOpt) => fn())(o);
@@ -19,22 +39,20 @@ export function registerImage(program: Command): void {
   const image = program
     .command("image")
     .description("inspect and change disk images with qemu-img")
-    .addHelpText("after", "\nExamples:\n  qfleet image info disk.qcow2\n  qfleet image convert disk.vmdk --format qcow2\n  qfleet image overlay golden.qcow2\n  qfleet image resize disk.qcow2 +10G");
+    .addHelpText("after", "\nExamples:\n  qfleet image info disk.qcow2\n  qfleet image convert disk.vmdk --format qcow2\n  qfleet image overlay golden.qcow2\n  qfleet image resize disk.qcow2 +10G\n  qfleet image info /var/lib/qemu/web1/disk0.qcow2 --host lab1   (a host from hosts.yaml)");
 
-  image
-    .command("info")
+  hostOptions(image.command("info"))
     .description("show an image's format, sizes, backing file and snapshots")
     .argument("<path>", "image file")
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExamples:\n  qfleet image info disk.qcow2\n  qfleet image info disk.qcow2 --json\n\nA file in use by a running VM is read with force-share (-U); its sizes may be changing.")
     .action((p: string, o: JsonOpt) => withOpts(o, async () => {
-      const info = await imageInfo(new LocalHost(), p);
+      const info = await imageInfo(await hostFor(o, [p]), p);
       if (o.json) printJson(info);
       else process.stdout.write(infoText(info));
     }));
 
-  image
-    .command("convert")
+  hostOptions(image.command("convert"))
     .description("convert an image to another format (the input is never changed)")
     .argument("<path>", "image to convert")
     .requiredOption("--format <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`)
@@ -52,7 +70,7 @@ export function registerImage(program: Command): void {
       process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
       try {
         const opts = { input: p, format: o.format, output: o.output, force: o.force, onProgress, signal: stop.signal };
-        const r = await convertImage(new LocalHost(), opts);
+        const r = await convertImage(await hostFor(o, [p, o.output]), opts);
         bar?.done();
         if (o.json) printJson(r);
         else process.stdout.write(`converted ${r.input_path} (${r.input_format}) -> ${r.output_path} (${r.output_format}), ${r.output_size} virtual\n`);
@@ -66,21 +84,20 @@ export function registerImage(program: Command): void {
       }
     }));
 
-  image
-    .command("overlay")
+  hostOptions(image.command("overlay"))
     .description("create a qcow2 copy-on-write overlay: writes go to the overlay, the base stays as it is")
     .argument("<base>", "base image")
     .option("-o, --output <path>", "overlay file (default: <base-name>-overlay.qcow2 beside the base)")
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExamples:\n  qfleet image overlay golden.qcow2                  writes golden-overlay.qcow2\n  qfleet image overlay golden.qcow2 -o /tmp/test1.qcow2")
     .action((base: string, o: JsonOpt & { output?: string }) => withOpts(o, async () => {
-      const r = await createOverlay(new LocalHost(), { base, output: o.output });
+      const r = await createOverlay(await hostFor(o, [base, o.output]), { base, output: o.output });
       if (o.json) printJson(r);
       else process.stdout.write(table([["overlay", r.overlay_path], ["backing file", `${r.backing_file} (${r.backing_format})`], ["note", r.note]]));
     }));
 
   image.addCommand(
-    new SizeArgCommand("resize")
+    hostOptions(new SizeArgCommand("resize"))
       .description("grow, shrink or set an image's virtual size (shrinking needs --shrink)")
       .argument("<path>", "image file")
       .argument("<size>", "+10G grows by 10 GiB, -5G shrinks by 5 GiB, 100G sets 100 GiB")
@@ -88,7 +105,7 @@ export function registerImage(program: Command): void {
       .option("--json", "print the result as JSON")
       .addHelpText("after", "\nExamples:\n  qfleet image resize disk.qcow2 +10G\n  qfleet image resize disk.qcow2 100G\n  qfleet image resize disk.qcow2 -5G --shrink\n\nStop the VM using the image first; a busy image is refused.")
       .action((p: string, size: string, o: JsonOpt & { shrink?: boolean }) => withOpts(o, async () => {
-        const r = await resizeImage(new LocalHost(), { path: p, size, shrink: o.shrink });
+        const r = await resizeImage(await hostFor(o, [p]), { path: p, size, shrink: o.shrink });
         if (o.json) printJson(r);
         else if (!r.changed) process.stdout.write(`${r.image_path} is already ${r.new_size_human} (${r.new_size} bytes); nothing to do\n`);
         else process.stdout.write(`resized ${r.image_path} from ${r.old_size_human} to ${r.new_size_human} (${r.new_size} bytes)\n`);

@@ -1,4 +1,5 @@
 import { exitCodeFor, toQfleetError } from "../errors.js";
+import { closeAllSshConnections } from "../hosts/ssh-pool.js";
 
 /**
  * The CLI's contract for output: results go to stdout (JSON with --json, text otherwise),
@@ -18,7 +19,8 @@ export function printError(e: unknown, json = false): number {
 
 /**
  * Wraps a command's action: its resolved number (or 0) becomes the exit code, anything it
- * throws is printed by printError. Sets process.exitCode rather than exiting, so streams flush.
+ * throws is printed by printError. Sets process.exitCode rather than exiting, so streams flush;
+ * then closes every SSH connection the command opened.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>) {
   return async (...args: A): Promise<void> => {
@@ -30,6 +32,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       process.exitCode = (await fn(...args)) ?? 0;
     } catch (e) {
       process.exitCode = printError(e, Boolean(opts?.json));
+    } finally {
+      await closeAllSshConnections(); // an open SSH connection would keep a finished command alive
     }
   };
 }
