@@ -25,11 +25,21 @@ export interface Inventory {
  * becomes a HostState with `error` (its VMs are unknown), never an exception; invalid specs
  * are in fleet.issues / fleet.invalid and resolve to nothing.
  */
-export async function loadInventory(dir: string, opts: { discover?: boolean; beforeDiscover?: (inv: Inventory) => Promise<void> } = {}): Promise<Inventory> {
+export interface InventoryOptions {
+  discover?: boolean;
+  beforeDiscover?: (inv: Inventory) => Promise<void>;
+  /** One-call SSH passwords by host name (an MCP call's ssh_pwd): held in memory only. */
+  passwords?: Record<string, string>;
+  /** Hosts to inspect even when no spec names them (to list their instances). */
+  alsoHosts?: string[];
+}
+
+export async function loadInventory(dir: string, opts: InventoryOptions = {}): Promise<Inventory> {
   const fleet = await loadFleet(new LocalHost(), dir);
   const registry = new HostRegistry(fleet.hosts);
+  for (const [name, pwd] of Object.entries(opts.passwords ?? {})) registry.withPassword(name, pwd);
   const env = process.env.QFLEET_VM_DIR || undefined;
-  const names = [...new Set(["local", ...fleet.specs.map((s) => s.spec.host)])];
+  const names = [...new Set(["local", ...fleet.specs.map((s) => s.spec.host), ...(opts.alsoHosts ?? [])])];
   const desired: DesiredVm[] = [];
   const vmDirs = new Map<string, string[]>();
   const errors = new Map<string, string>();

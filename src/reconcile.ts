@@ -20,6 +20,8 @@ export interface ReconcileOptions {
   onEvent?: (e: ApplyEvent) => void;
   /** Called with the plan before anything is applied. */
   onPlan?: (plan: Plan, inv: Inventory) => void;
+  /** One-call SSH passwords by host name; their connections are closed when the run ends. */
+  passwords?: Record<string, string>;
 }
 
 export interface ReconcileResult {
@@ -49,16 +51,18 @@ export function defaultStopTimeoutMs(): number {
 export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult> {
   const applying = !opts.dryRun && !opts.check;
   const locks: HeldLock[] = [];
+  let inv: Inventory | undefined;
   try {
-    const inv = await loadInventory(opts.dir, {
+    inv = await loadInventory(opts.dir, {
       beforeDiscover: applying ? (i) => lockAll(i, locks, opts.waitSeconds) : undefined,
+      passwords: opts.passwords,
     });
     const plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, opts);
     opts.onPlan?.(plan, inv);
     const issues = inv.fleet.issues;
     const results = applying
       ? await applyPlan(plan, {
-          hostFor: (n) => inv.registry.get(n),
+          hostFor: (n) => inv!.registry.get(n),
           parallel: opts.parallel ?? 4,
           stopTimeoutMs: opts.stopTimeoutMs ?? defaultStopTimeoutMs(),
           onEvent: opts.onEvent,
@@ -67,6 +71,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
     return { plan, results, issues, applied: applying, exitCode: exitCode(plan, results, issues, opts), inventory: inv };
   } finally {
     await Promise.all(locks.map((l) => l.release().catch(() => undefined)));
+    if (opts.passwords) await inv?.registry.closeAll(); // a password's connection lives for this call only
   }
 }
 
@@ -79,7 +84,12 @@ async function lockAll(inv: Inventory, locks: HeldLock[], waitSeconds?: number):
     } catch {
       continue; // an unusable host is reported by discovery, its VMs stay unknown
     }
-    for (const d of dirs) locks.push(await acquireLock(host, d, action, { waitSeconds }));
+    const used = new Set(inv.desired.filter((d) => d.vm.host === hostName).map((d) => d.vm.vmDir));
+    for (const d of dirs) {
+      // a default vm_dir no spec uses is locked only if it exists (it may hold orphans): never created for it
+      if (!used.has(d) && !(await host.stat(d))) continue;
+      locks.push(await acquireLock(host, d, action, { waitSeconds }));
+    }
   }
 }
 

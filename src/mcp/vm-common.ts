@@ -2,6 +2,7 @@ import { QfleetError } from "../errors.js";
 import type { ActionResult } from "../apply/run.js";
 import { reconcile, type ReconcileResult } from "../reconcile.js";
 import { KIND_LABEL } from "../plan/render.js";
+import { resolveAdhocHost } from "../hosts/adhoc.js";
 import type { ToolCall, ToolContext } from "./tool.js";
 
 /**
@@ -13,7 +14,7 @@ export async function reconcileFor(
   ctx: ToolContext,
   call: ToolCall,
   names: string[] | undefined,
-  opts: { prune?: boolean; allowReplace?: boolean; dryRun?: boolean; tolerateFailure?: boolean } = {},
+  opts: { prune?: boolean; allowReplace?: boolean; dryRun?: boolean; tolerateFailure?: boolean; passwords?: Record<string, string> } = {},
 ): Promise<ReconcileResult> {
   let step = 0;
   const r = await reconcile({
@@ -22,6 +23,7 @@ export async function reconcileFor(
     prune: opts.prune,
     allowReplace: opts.allowReplace,
     dryRun: opts.dryRun,
+    passwords: opts.passwords,
     waitSeconds: 120,
     onEvent: (e) => void call.progress(++step, undefined, `${KIND_LABEL[e.kind].trim()} ${e.vm}: ${e.message}`),
   });
@@ -50,10 +52,16 @@ export function checkPasswordAllowed(ctx: ToolContext, pwd: string | undefined):
   });
 }
 
-/** Until remote hosts land, a remote host argument is an error, never a silent local action. */
-export function requireLocal(host: string | undefined): void {
-  if (host === undefined || ["local", "localhost", "127.0.0.1", "::1"].includes(host)) return;
-  throw new QfleetError("UNSUPPORTED", `host ${host}: remote hosts over SSH are not supported by this build yet`, {
-    hint: "leave host empty to act on this machine",
-  });
+/**
+ * The host a tool call names (the second reference's host/ssh_* arguments): this machine when
+ * none is given, else a hosts.yaml entry, matched or added by resolveAdhocHost (never with a
+ * secret in it). A password comes back as a one-call `passwords` map, never stored.
+ */
+export async function hostFromArgs(ctx: ToolContext, a: RemoteArgs): Promise<{ name: string; label: string; passwords?: Record<string, string> }> {
+  checkPasswordAllowed(ctx, a.ssh_pwd);
+  if (a.host === undefined) return { name: "local", label: "localhost" };
+  const r = await resolveAdhocHost(ctx.dir, { host: a.host, ssh_port: a.ssh_port, ssh_user: a.ssh_user, ssh_key: a.ssh_key, ssh_pwd: a.ssh_pwd });
+  return { name: r.name, label: r.name === "local" ? "localhost" : a.host, ...(r.password !== undefined && { passwords: { [r.name]: r.password } }) };
 }
+
+export interface RemoteArgs { host?: string; ssh_port?: number; ssh_user?: string; ssh_pwd?: string; ssh_key?: string }

@@ -9,12 +9,12 @@ import { CLI, type TestFleet } from "./fleet.js";
  */
 export async function connectMcp(
   f: TestFleet,
-  opts: { args?: string[]; elicit?: (message: string) => ElicitResult } = {},
+  opts: { args?: string[]; elicit?: (message: string) => ElicitResult; env?: Record<string, string> } = {},
 ): Promise<{ client: Client; elicited: string[]; close(): Promise<void> }> {
   const transport = new StdioClientTransport({
     command: "node",
     args: [CLI, "mcp", "-C", f.dir, ...(opts.args ?? [])],
-    env: { ...(process.env as Record<string, string>), ...f.env },
+    env: { ...(process.env as Record<string, string>), ...f.env, ...opts.env },
     stderr: "pipe",
   });
   const client = new Client({ name: "qfleet-test", version: "1" }, { capabilities: opts.elicit ? { elicitation: {} } : {} });

@@ -114,13 +114,14 @@ describe("MCP tools (real client, real QEMU)", () => {
     expect(existsSync(`${f.vmDir}/m1`)).toBe(false);
   });
 
-  it("manage_vm refuses a password without the opt-in and a remote host it cannot reach yet, naming the safe ways", async () => {
+  it("manage_vm refuses a password without the opt-in, naming the safe ways, before touching hosts.yaml", async () => {
     const pwd = await callError(mcp.client, "manage_vm", { name: "r1", action: "create", host: "10.9.9.9", ssh_user: "ops", ssh_pwd: "hunter2" });
     expect(pwd).toMatch(/ssh_pwd is refused/);
     expect(pwd).toMatch(/--allow-ssh-password/);
     expect(pwd).toMatch(/password_env/);
     expect(pwd).not.toContain("hunter2");
     expect(existsSync(`${f.dir}/vms/r1.yaml`)).toBe(false);
+    expect(existsSync(`${f.dir}/hosts.yaml`)).toBe(false);
   });
 
   it("declarative tools: apply_vm_spec validates with line and field, writes, reconciles; get/list specs; plan; reconcile", async () => {

@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { QfleetError } from "../../errors.js";
 import { loadInventory } from "../../inventory.js";
 import { listVms } from "../../list.js";
 import { defineTool } from "../tool.js";
-import { checkPasswordAllowed, requireLocal } from "../vm-common.js";
+import { hostFromArgs } from "../vm-common.js";
 import { remoteArgs } from "./remote-args.js";
 
 export const listVmsTool = defineTool({
@@ -27,14 +28,17 @@ export const listVmsTool = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run(a, _c, ctx) {
-    checkPasswordAllowed(ctx, a.ssh_pwd);
-    requireLocal(a.host);
-    const inv = await loadInventory(ctx.dir);
+    const target = await hostFromArgs(ctx, a);
+    const inv = await loadInventory(ctx.dir, { passwords: target.passwords, alsoHosts: [target.name] });
+    if (target.passwords) await inv.registry.closeAll(); // a password's connection serves this call only
+    const unreachable = inv.hosts.find((h) => h.host === target.name)?.error;
+    if (unreachable) throw new QfleetError("CONNECTION", unreachable);
     const dirOf = new Map(inv.desired.map((d) => [d.vm.name, d.vm.vmDir]));
-    const { vms } = listVms(inv, { status: a.status, arch: a.arch, name: a.filter_name });
+    const { vms } = listVms(inv, { status: a.status, arch: a.arch, name: a.filter_name, host: target.name });
     const kept = vms.filter((v) => !a.vm_dir || dirOf.get(v.name) === a.vm_dir.replace(/\/+$/, ""));
     const rows = kept.map((v) => ({ name: v.name, arch: v.arch, vcpus: v.vcpus, memory: v.memory, disk: v.disk, status: v.status, host: v.host, ssh_port: v.ssh_port ?? null }));
     const which = a.status === "all" ? "" : `${a.status} `;
-    return { success: true, message: `Successfully obtained ${rows.length} ${which}VM${rows.length === 1 ? "" : "s"} locally`, data: { host: "localhost", vm_count: rows.length, vms: rows } };
+    const where = target.name === "local" ? "locally" : `on ${target.label}`;
+    return { success: true, message: `Successfully obtained ${rows.length} ${which}VM${rows.length === 1 ? "" : "s"} ${where}`, data: { host: target.label, vm_count: rows.length, vms: rows } };
   },
 });

@@ -7,7 +7,7 @@ import { NAME_RE } from "../../spec/schema.js";
 import { removeSpec, writeSpec } from "../../spec/write.js";
 import { humanSize } from "../../units.js";
 import { defineTool } from "../tool.js";
-import { assertApplied, checkPasswordAllowed, reconcileFor, requireLocal } from "../vm-common.js";
+import { assertApplied, hostFromArgs, reconcileFor } from "../vm-common.js";
 import { remoteArgs } from "./remote-args.js";
 
 const host = new LocalHost();
@@ -39,12 +39,15 @@ export const manageVm = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true },
   async run(a, call, ctx) {
-    checkPasswordAllowed(ctx, a.ssh_pwd);
-    requireLocal(a.host);
+    const target = await hostFromArgs(ctx, a);
+    const passwords = target.passwords;
     const inv = await loadInventory(ctx.dir, { discover: false });
     const spec = inv.fleet.specs.find((s) => s.name === a.name);
     const exists = Boolean(spec) || inv.fleet.invalid.includes(a.name);
-    const out = (message: string, details: Record<string, unknown>) => ({ success: true, message, data: { host: "localhost", vm_name: a.name, action: a.action, details } });
+    if (spec && a.host !== undefined && spec.spec.host !== target.name) {
+      throw new QfleetError("BAD_INPUT", `VM ${a.name} lives on host ${spec.spec.host}, not ${target.name}`, { hint: "leave host out to act on the VM where its spec puts it" });
+    }
+    const out = (message: string, details: Record<string, unknown>) => ({ success: true, message, data: { host: target.label, vm_name: a.name, action: a.action, details } });
     const fields = {
       ...(a.arch && { arch: a.arch }),
       ...(a.memory && { memory: a.memory }),
@@ -57,12 +60,12 @@ export const manageVm = defineTool({
 
     if (a.action === "create") {
       if (exists) throw new QfleetError("EXISTS", `VM already exists: ${a.name}`, { hint: "delete it first or use a different name" });
-      const { file } = await writeSpec(host, ctx.dir, a.name, { ...fields, state: "running" });
-      const r = await reconcileFor(ctx, call, [a.name]);
+      const { file } = await writeSpec(host, ctx.dir, a.name, { ...(target.name !== "local" && { host: target.name }), ...fields, state: "running" });
+      const r = await reconcileFor(ctx, call, [a.name], { passwords });
       return out(`VM ${a.name} created successfully`, { spec_file: file, steps: r.results[0]?.steps ?? [], pid: r.results[0]?.pid ?? null });
     }
     if (a.action === "start" || a.action === "stop") {
-      const r = await setPowerState(a.name, a.action === "start" ? "running" : "stopped", { dir: ctx.dir, waitSeconds: 120 });
+      const r = await setPowerState(a.name, a.action === "start" ? "running" : "stopped", { dir: ctx.dir, waitSeconds: 120, passwords });
       assertApplied(r);
       const res = r.results[0];
       return out(`VM ${a.name} ${a.action === "start" ? "started" : "stopped"} successfully`, { steps: res?.steps ?? ["nothing to do"], ...(res?.stopMethod && { stop_method: res.stopMethod }) });
@@ -75,14 +78,14 @@ export const manageVm = defineTool({
       const lost = made.length ? `its disks (${made.join(", ")}) and everything written to them` : "its folder";
       await call.confirm(`Deleting VM ${a.name} removes ${lost}.${kept.length ? ` Kept: ${kept.join(", ")}.` : ""}`, a.confirm);
       await writeSpec(host, ctx.dir, a.name, { state: "absent" });
-      const r = await reconcileFor(ctx, call, [a.name]);
+      const r = await reconcileFor(ctx, call, [a.name], { passwords });
       const removed = await removeSpec(host, ctx.dir, a.name);
       return out(`VM ${a.name} deleted successfully`, { steps: r.results[0]?.steps ?? [], removed_files: removed });
     }
     if (Object.keys(fields).length === 0) throw new QfleetError("BAD_INPUT", "modify needs at least one of memory, vcpus, disk, iso, arch, vm_dir");
     const before = spec ? { memory: spec.spec.memory, vcpus: spec.spec.vcpus, disks: spec.spec.disks, iso: spec.spec.iso ?? null, arch: spec.spec.arch ?? null } : {};
     const { text } = await writeSpec(host, ctx.dir, a.name, fields);
-    const r = await reconcileFor(ctx, call, [a.name]);
+    const r = await reconcileFor(ctx, call, [a.name], { passwords });
     const act = r.plan.actions.find((x) => x.vm === a.name);
     return out(`VM ${a.name} modified successfully`, {
       before,
