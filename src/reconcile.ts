@@ -1,4 +1,4 @@
-import { acquireLock, type HeldLock } from "./apply/lock.js";
+import { acquireLock, newRunToken, type HeldLock } from "./apply/lock.js";
 import { applyPlan, type ActionResult, type ApplyEvent } from "./apply/run.js";
 import { loadInventory, type Inventory } from "./inventory.js";
 import { planChanges } from "./plan/diff.js";
@@ -77,6 +77,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
 
 async function lockAll(inv: Inventory, locks: HeldLock[], waitSeconds?: number): Promise<void> {
   const action = `reconcile ${inv.fleet.dir}`;
+  const runToken = newRunToken();
   for (const [hostName, dirs] of [...inv.vmDirs.entries()].sort()) {
     let host;
     try {
@@ -88,7 +89,7 @@ async function lockAll(inv: Inventory, locks: HeldLock[], waitSeconds?: number):
     for (const d of dirs) {
       // a default vm_dir no spec uses is locked only if it exists (it may hold orphans): never created for it
       if (!used.has(d) && !(await host.stat(d))) continue;
-      locks.push(await acquireLock(host, d, action, { waitSeconds }));
+      locks.push(await acquireLock(host, d, action, { waitSeconds, runToken }));
     }
   }
 }

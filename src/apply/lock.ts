@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import path from "node:path";
 import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
@@ -12,7 +14,11 @@ export interface HeldLock { release(): Promise<void> }
 
 const BUSY_EXIT = 75;
 
-export async function acquireLock(host: Host, vmDir: string, action: string, opts: { waitSeconds?: number } = {}): Promise<HeldLock> {
+/** One per reconcile run: the locks a run already holds are recognised by it (see acquireLock). */
+export const newRunToken = (): string => randomBytes(8).toString("hex");
+
+export async function acquireLock(host: Host, vmDir: string, action: string, opts: { waitSeconds?: number; runToken?: string } = {}): Promise<HeldLock> {
+  const token = opts.runToken ?? newRunToken();
   await host.mkdir(vmDir, { mode: 0o755 });
   const lockFile = path.posix.join(vmDir, ".qfleet.lock");
   const infoFile = `${lockFile}.json`;
@@ -25,7 +31,9 @@ export async function acquireLock(host: Host, vmDir: string, action: string, opt
   if (!acquired) {
     const code = await child.exited;
     const holder = await host.readFile(infoFile).then((t) => JSON.parse(t) as Record<string, unknown>).catch(() => null);
-    const who = holder ? `pid ${holder.pid} (${holder.action}, since ${holder.since})` : "another process";
+    // two hosts.yaml names for one machine lead one run here twice: that lock is already its own
+    if (holder && holder.pid === process.pid && holder.machine === hostname() && holder.token === token) return { release: async () => undefined };
+    const who = holder ? `pid ${holder.pid} on ${holder.machine ?? "?"} (${holder.action}, since ${holder.since})` : "another process";
     if (code === BUSY_EXIT || code === 1) {
       throw new QfleetError("BUSY", `${vmDir} on ${host.name} is locked by ${who}`, {
         hint: opts.waitSeconds ? "it did not finish in time" : "wait for it to finish, or pass --wait to queue behind it",
@@ -35,7 +43,7 @@ export async function acquireLock(host: Host, vmDir: string, action: string, opt
       hint: "flock comes with util-linux: Debian/Ubuntu `apt-get install util-linux`",
     });
   }
-  await host.writeFile(infoFile, JSON.stringify({ pid: process.pid, action, since: new Date().toISOString() }) + "\n");
+  await host.writeFile(infoFile, JSON.stringify({ pid: process.pid, machine: hostname(), token, action, since: new Date().toISOString() }) + "\n");
   return {
     async release() {
       await host.remove(infoFile).catch(() => undefined);

@@ -1,6 +1,7 @@
 import { execa } from "execa";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, stubSpec, waitGone } from "../helpers/fleet.js";
@@ -139,7 +140,7 @@ describe("remote hosts over SSH (real sshd, real QEMU)", () => {
       lab.f.spec("a4", stubSpec("host: r1\n"));
       const blocked = await lab.cli(["reconcile"]);
       expect(blocked.exitCode).toBe(1);
-      expect(blocked.stderr).toContain(`${lab.vmDirs.r1} on r1 is locked by pid ${holder.pid} (holder from another machine`);
+      expect(blocked.stderr).toContain(`${lab.vmDirs.r1} on r1 is locked by pid ${holder.pid} on ${hostname()} (holder from another machine`);
       expect(existsSync(path.join(lab.vmDirs.r1, "a4"))).toBe(false);
 
       holder.kill("SIGKILL"); // no clean release: the SSH connection just dies
