@@ -1,5 +1,9 @@
 import { report, type Row } from "./lib.js";
+import { mcpBench } from "./mcp.js";
+import { monitorCpu } from "./monitor.js";
 import { noopReconcile, nodeStart, plan1000, start20 } from "./reconcile.js";
+import { remoteBench } from "./remote.js";
+import { watchLatency } from "./watch.js";
 
 /**
  * `npm run bench`: prints each figure beside a baseline measured in the same run (these
@@ -8,8 +12,16 @@ import { noopReconcile, nodeStart, plan1000, start20 } from "./reconcile.js";
  */
 const base = await nodeStart();
 const rows: Row[] = [];
-for (const b of [() => noopReconcile(base), () => start20(), () => plan1000(base)]) {
-  rows.push(await b());
-  process.stderr.write(`${rows.at(-1)!.name}: ${rows.at(-1)!.value}\n`);
+const benches: (() => Promise<Row | Row[]>)[] = [
+  () => noopReconcile(base), () => start20(), () => plan1000(base),
+  () => mcpBench(),
+  () => monitorCpu(), () => watchLatency(),
+  () => remoteBench(),
+];
+for (const b of benches) {
+  for (const row of [await b()].flat()) {
+    rows.push(row);
+    process.stderr.write(`${row.name}: ${row.value}\n`);
+  }
 }
 report(rows);

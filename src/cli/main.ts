@@ -18,6 +18,8 @@ const MODULES: [string[], () => Promise<Register>][] = [
   [["start", "stop"], () => import("./power.js").then((m) => m.registerPower)],
   [["validate"], () => import("./validate.js").then((m) => m.registerValidate)],
   [["image"], () => import("./image.js").then((m) => m.registerImage)],
+  [["monitor"], () => import("./monitor.js").then((m) => m.registerMonitor)],
+  [["watch"], () => import("./watch.js").then((m) => m.registerWatch)],
   [["mcp"], () => import("./mcp.js").then((m) => m.registerMcp)],
 ];
 

@@ -29,7 +29,8 @@ export function hostForwards(vm: Pick<ResolvedVm, "ssh" | "forwards">): string[]
  * Pure: the full argv (binary first) that launches `vm` daemonized, with QMP on a unix socket
  * in its instance directory, the serial console in serial.log, virtio disks with explicit
  * formats, a CD-ROM drive that is always present (empty without `iso`, so an ISO can be
- * inserted live), user-mode networking bound to 127.0.0.1 and a NIC without a boot ROM.
+ * inserted live), user-mode networking bound to 127.0.0.1, a NIC without a boot ROM and a
+ * memory balloon device (so QMP query-balloon answers; nothing inflates it).
  */
 export function buildArgv(vm: ResolvedVm, ctx: LaunchContext): string[] {
   const { paths, accel } = ctx;
@@ -47,6 +48,7 @@ export function buildArgv(vm: ResolvedVm, ctx: LaunchContext): string[] {
   opt("-qmp", `unix:${qemuEscape(paths.qmp)},server=on,wait=off`);
   opt("-chardev", `file,id=serial0,path=${qemuEscape(paths.serial)}`, "-serial", "chardev:serial0");
   opt("-device", "virtio-rng-pci");
+  opt("-device", "virtio-balloon-pci,id=balloon0"); // memory figures for the monitor (QMP query-balloon)
 
   if (vm.firmware === "uefi" && ctx.uefi) {
     opt("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(ctx.uefi.code)}`);

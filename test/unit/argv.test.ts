@@ -27,7 +27,7 @@ describe("buildArgv", () => {
     expect(valueOf(a, "-qmp")).toEqual(["unix:/vms/web1/qmp.sock,server=on,wait=off"]);
     expect(valueOf(a, "-name")).toEqual(["web1,process=qfleet-web1,debug-threads=on"]);
     expect(valueOf(a, "-chardev")).toEqual(["file,id=serial0,path=/vms/web1/serial.log"]);
-    expect(valueOf(a, "-device")).toEqual(expect.arrayContaining(["virtio-rng-pci", "virtio-net-pci,netdev=net0,id=nic0,romfile="]));
+    expect(valueOf(a, "-device")).toEqual(expect.arrayContaining(["virtio-rng-pci", "virtio-net-pci,netdev=net0,id=nic0,romfile=", "virtio-balloon-pci,id=balloon0"]));
     expect(valueOf(a, "-netdev")).toEqual(["user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80"]);
     expect(valueOf(a, "-drive")[0]).toBe("file=/vms/web1/disk0.qcow2,if=none,id=disk0,format=qcow2,discard=unmap");
     expect(valueOf(a, "-device")).toContain("virtio-blk-pci,drive=disk0,id=vd0,bootindex=1");
