@@ -5,6 +5,7 @@ import { registerTools, type AnyTool, type ToolContext } from "./tool.js";
 import { qemuCreateOverlay, qemuImageConvert, qemuImageInfo, qemuImageResize } from "./tools/image-tools.js";
 import { listVmsTool } from "./tools/list-vms.js";
 import { manageVm } from "./tools/manage-vm.js";
+import { monitorVmStatusTool } from "./tools/monitor-vm-status.js";
 import { qemuBootVm } from "./tools/qemu-boot-vm.js";
 import { qemuListVms } from "./tools/qemu-list-vms.js";
 import { qemuStopVm } from "./tools/qemu-stop-vm.js";
@@ -18,7 +19,7 @@ const { version } = createRequire(import.meta.url)("../../package.json") as { ve
 export const TOOLS: AnyTool[] = [
   qemuImageInfo, qemuImageConvert, qemuCreateOverlay, qemuImageResize,
   qemuBootVm, qemuListVms, qemuStopVm, qemuVmStatus,
-  manageVm, listVmsTool,
+  manageVm, listVmsTool, monitorVmStatusTool,
   getVmSpec, listVmSpecs, applyVmSpec, planTool, reconcileTool,
 ];
 

@@ -8,9 +8,9 @@ import { CLI, freePort, makeFleet, type TestFleet } from "../helpers/fleet.js";
 import { REPO_ROOT } from "../helpers/guest.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 
-const READ_ONLY = ["qemu_image_info", "qemu_list_vms", "qemu_vm_status", "list_vms", "get_vm_spec", "list_vm_specs", "plan"];
+const READ_ONLY = ["qemu_image_info", "qemu_list_vms", "qemu_vm_status", "list_vms", "monitor_vm_status", "get_vm_spec", "list_vm_specs", "plan"];
 const DESTRUCTIVE = ["qemu_image_resize", "qemu_stop_vm", "manage_vm", "apply_vm_spec", "reconcile"];
-const REFERENCE = ["qemu_image_info", "qemu_image_convert", "qemu_create_overlay", "qemu_image_resize", "qemu_boot_vm", "qemu_list_vms", "qemu_stop_vm", "qemu_vm_status", "manage_vm", "list_vms"];
+const REFERENCE = ["qemu_image_info", "qemu_image_convert", "qemu_create_overlay", "qemu_image_resize", "qemu_boot_vm", "qemu_list_vms", "qemu_stop_vm", "qemu_vm_status", "manage_vm", "list_vms", "monitor_vm_status"];
 
 describe("MCP protocol (real client, built server over stdio and HTTP)", () => {
   let f: TestFleet;
@@ -37,6 +37,8 @@ describe("MCP protocol (real client, built server over stdio and HTTP)", () => {
         expect.arrayContaining(["name", "action", "arch", "memory", "disk", "iso", "vcpus", "vm_dir", "host", "ssh_port", "ssh_user", "ssh_pwd", "ssh_key"]),
       );
       expect((manage.inputSchema.properties!.action as { enum: string[] }).enum).toEqual(["create", "start", "stop", "delete", "modify"]);
+      const monitor = tools.find((t) => t.name === "monitor_vm_status")!;
+      expect(monitor.inputSchema.properties!.count).toMatchObject({ minimum: 1, maximum: 60 });
     } finally {
       await close();
     }

@@ -153,6 +153,23 @@ describe("MCP tools (real client, real QEMU)", () => {
     expect(await callError(mcp.client, "reconcile", { prune: "yes" })).toMatch(/Invalid|invalid/);
   });
 
+  it("monitor_vm_status samples a running VM with a progress notification per sample; count 0 and a stopped VM are clear errors", async () => {
+    const progress: number[] = [];
+    const r = await mcp.client.callTool({ name: "monitor_vm_status", arguments: { name: "d1", metrics: "cpu,memory", interval: 1, count: 2 } }, undefined, {
+      onprogress: (p) => void progress.push(p.progress),
+      timeout: 60_000,
+    });
+    expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+    const data = (r.structuredContent as { data: { host: string; vm_name: string; timestamp: string[]; metrics_data: { memory: { configured_bytes: number[] }; cpu: { percent: unknown[] } } } }).data;
+    expect(data).toMatchObject({ host: "localhost", vm_name: "d1" });
+    expect(data.timestamp).toHaveLength(2);
+    expect(data.metrics_data.memory.configured_bytes).toEqual([32 * 2 ** 20, 32 * 2 ** 20]);
+    expect(data.metrics_data.cpu.percent).toHaveLength(2);
+    expect(progress).toEqual([1, 2]);
+    expect(await callError(mcp.client, "monitor_vm_status", { name: "d1", count: 0 })).toMatch(/count 0 .* cannot work inside one tool call/);
+    expect(await callError(mcp.client, "monitor_vm_status", { name: "golden" })).toMatch(/not running/);
+  });
+
   it("resources: spec, status and the serial console tail of a VM", async () => {
     const { resources } = await mcp.client.listResources();
     expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(["qfleet://vm/d1/spec", "qfleet://vm/d1/status", "qfleet://vm/golden/console"]));
