@@ -22,6 +22,7 @@ export class LocalHost implements Host {
       const child = spawn(file, args, {
         stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
         signal: opts.signal,
+        detached: true, // own process group: Ctrl-C on our terminal must not kill an action in flight
       });
       let timedOut = false;
       // our own timer (not spawn's `timeout`, which keeps the process alive when spawning failed)
@@ -106,7 +107,8 @@ export class LocalHost implements Host {
 
   spawn(argv: string[]): HostChild {
     const [file, ...args] = argv;
-    const child = spawn(file, args, { stdio: ["pipe", "pipe", "ignore"] });
+    // own process group (Ctrl-C reaches only us); it still ends with us: its stdin closes
+    const child = spawn(file, args, { stdio: ["pipe", "pipe", "ignore"], detached: true });
     child.on("error", () => undefined); // surfaces through `exited`
     return {
       stdin: child.stdin!,
