@@ -13,7 +13,7 @@ export interface ToolContext {
 }
 
 export interface ToolCall {
-  /** Sends notifications/progress when the client asked for progress; a no-op otherwise. */
+  /** Sends notifications/progress when the client asked for progress (in order, all before the result). */
   progress(progress: number, total?: number, message?: string): Promise<void>;
   /**
    * Asks the person before something destructive: MCP elicitation when the client supports
@@ -63,17 +63,28 @@ export function registerTools(server: McpServer, tools: AnyTool[], ctx: ToolCont
       { title: t.title, description: t.description, inputSchema: t.input, outputSchema: t.output, annotations },
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       (async (args: any, extra: any) => {
+        // progress notifications are sent in order and all flushed before the result: a client
+        // stops listening for a call's progress once its response has arrived
+        let sent: Promise<unknown> = Promise.resolve();
+        let anySent = false;
         const call: ToolCall = {
           signal: extra.signal,
-          async progress(progress, total, message) {
+          progress(progress, total, message) {
             const token = extra._meta?.progressToken;
-            if (token === undefined) return;
-            await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress, total, message } });
+            if (token === undefined) return sent.then(() => undefined);
+            anySent = true;
+            sent = sent.then(() => extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress, total, message } })).catch(() => undefined);
+            return sent.then(() => undefined);
           },
           confirm: (whatIsLost, confirmArg) => askConfirmation(server, whatIsLost, confirmArg),
         };
         try {
           const data = await t.run(args, call, ctx);
+          await sent;
+          // The SDK client dispatches notifications a microtask late but responses at once, so a
+          // progress notification read in the same chunk as the response is dropped
+          // (modelcontextprotocol/typescript-sdk#2580): let the last one go out on its own.
+          if (anySent) await new Promise((r) => setTimeout(r, 10));
           return { content: [{ type: "text", text: JSON.stringify(data, null, 2) }], structuredContent: data };
         } catch (e) {
           return { isError: true, content: [{ type: "text", text: `error: ${toQfleetError(e).toText()}` }] };

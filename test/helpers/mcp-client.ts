@@ -1,6 +1,6 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { ElicitRequestSchema, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import { ElicitRequestSchema, type ElicitResult, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { CLI, type TestFleet } from "./fleet.js";
 
 /**
@@ -10,7 +10,7 @@ import { CLI, type TestFleet } from "./fleet.js";
 export async function connectMcp(
   f: TestFleet,
   opts: { args?: string[]; elicit?: (message: string) => ElicitResult; env?: Record<string, string> } = {},
-): Promise<{ client: Client; elicited: string[]; close(): Promise<void> }> {
+): Promise<{ client: Client; elicited: string[]; progress: { token: unknown; progress: number }[]; close(): Promise<void> }> {
   const transport = new StdioClientTransport({
     command: "node",
     args: [CLI, "mcp", "-C", f.dir, ...(opts.args ?? [])],
@@ -26,8 +26,17 @@ export async function connectMcp(
     });
   }
   await client.connect(transport);
+  // every progress notification as it arrives on the wire, before the SDK client dispatches it
+  // (its dispatch can drop the last one when it arrives with the response: SDK issue #2580)
+  const progress: { token: unknown; progress: number }[] = [];
+  const deliver = transport.onmessage!;
+  transport.onmessage = (m: JSONRPCMessage) => {
+    const n = m as { method?: string; params?: { progressToken?: unknown; progress?: number } };
+    if (n.method === "notifications/progress") progress.push({ token: n.params?.progressToken, progress: n.params?.progress ?? -1 });
+    deliver(m);
+  };
   await client.listTools(); // the client then checks every structuredContent against its tool's outputSchema
-  return { client, elicited, close: () => client.close() };
+  return { client, elicited, progress, close: () => client.close() };
 }
 
 /** The structured result of a tool call, or throws with its text when it is an error. */
