@@ -6,7 +6,7 @@ import { readApplied, writeApplied } from "./applied.js";
 import { ensureDisks } from "./disks.js";
 import { launchVm, prepareInstance } from "./launch.js";
 import { applyLive } from "./live.js";
-import { isQemuFor } from "./process.js";
+import { qemuPidFor } from "./process.js";
 import { stopQemu, type StopMethod } from "./stop.js";
 
 export interface ExecContext {
@@ -41,11 +41,7 @@ export async function execute(a: Action, ctx: ExecContext): Promise<ExecOutcome>
   }
 }
 
-async function currentPid(ctx: ExecContext, instanceDir: string): Promise<number | undefined> {
-  const p = instancePaths(instanceDir);
-  const pid = Number((await ctx.host.readFile(p.pidfile).catch(() => "")).trim());
-  return pid > 0 && (await isQemuFor(ctx.host, pid, p.qmp)) ? pid : undefined;
-}
+const currentPid = (ctx: ExecContext, instanceDir: string) => qemuPidFor(ctx.host, instancePaths(instanceDir).qmp);
 
 async function create(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
   const { vm, accel } = a.desired!;

@@ -1,5 +1,5 @@
 import type { Host } from "../hosts/host.js";
-import { qemuEscape } from "../qemu/argv.js";
+import { listQemuProcesses, parseQemuArgv } from "../state/processes.js";
 
 /**
  * True only when `pid` is a qemu-system process whose command line names `qmpSocket`: the
@@ -7,9 +7,15 @@ import { qemuEscape } from "../qemu/argv.js";
  */
 export async function isQemuFor(host: Host, pid: number, qmpSocket: string): Promise<boolean> {
   const argv = await readCmdline(host, pid);
-  if (!argv || !isQemuArgv(argv)) return false;
-  const want = `unix:${qemuEscape(qmpSocket)},server=on,wait=off`;
-  return argv.includes(want);
+  return Boolean(argv && isQemuArgv(argv) && parseQemuArgv(argv).qmpSocket === qmpSocket); // the rule discovery uses
+}
+
+/**
+ * The PID of the QEMU that serves `qmpSocket`, found the way discovery finds it (by command
+ * line, not by pidfile: a pidfile can be missing or stale while the VM runs), or undefined.
+ */
+export async function qemuPidFor(host: Host, qmpSocket: string): Promise<number | undefined> {
+  return (await listQemuProcesses(host)).find((p) => p.qmpSocket === qmpSocket)?.pid;
 }
 
 /** True when `pid` runs a qemu-system binary (for stopping unmanaged VMs by PID). */
@@ -29,7 +35,7 @@ const isQemuArgv = (argv: string[]) => (argv[0]?.split("/").pop() ?? "").startsW
 
 /** Polls until the check turns false or the time is up; true when it turned false. */
 export async function waitUntilGone(check: () => Promise<boolean>, timeoutMs: number, stepMs = 100): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + (Number.isFinite(timeoutMs) ? Math.max(0, timeoutMs) : 0);
   for (;;) {
     if (!(await check())) return true;
     if (Date.now() >= end) return false;

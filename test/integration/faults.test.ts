@@ -52,6 +52,22 @@ describe("reconcile faults (real QEMU, TCG)", () => {
     unlinkSync(`${f.dir}/vms/k1.yaml`);
   });
 
+  it("a running VM whose pidfile was removed is still found by its QMP socket and really stopped", async () => {
+    f.spec("n1", stubSpec());
+    expect((await f.qfleet(["reconcile"])).exitCode).toBe(0);
+    const pid = pidOf(f, "n1");
+    unlinkSync(`${f.vmDir}/n1/qemu.pid`);
+    const bad = await f.qfleet(["stop", "n1", "--stop-timeout", "soon"]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/--stop-timeout takes a number of seconds, not soon/);
+    const r = await f.qfleet(["stop", "n1", "--stop-timeout", "1"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("stopped (quit)");
+    expect(await waitGone(pid)).toBe(true);
+    unlinkSync(`${f.dir}/vms/n1.yaml`);
+    expect((await f.qfleet(["reconcile", "--prune"])).exitCode).toBe(0);
+  });
+
   it("two reconciles at once end with exactly one QEMU per VM", async () => {
     for (const n of ["c1", "c2", "c3"]) f.spec(n, stubSpec());
     const [a, b] = await Promise.all([f.qfleet(["reconcile", "--wait", "60"]), f.qfleet(["reconcile", "--wait", "60"])]);
