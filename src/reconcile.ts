@@ -2,7 +2,7 @@ import { acquireLock, newRunToken, type HeldLock } from "./apply/lock.js";
 import { applyPlan, type ActionResult, type ApplyEvent } from "./apply/run.js";
 import { loadInventory, type Inventory } from "./inventory.js";
 import { planChanges } from "./plan/diff.js";
-import { CHANGING_KINDS, type Plan } from "./plan/types.js";
+import { CHANGING_KINDS, FAILED_KINDS, type Plan } from "./plan/types.js";
 import type { SpecIssue } from "./spec/load.js";
 
 export interface ReconcileOptions {
@@ -98,11 +98,11 @@ function exitCode(plan: Plan, results: ActionResult[], issues: SpecIssue[], opts
   if (issues.length) return 3;
   if (opts.check) return hasPendingWork(plan) ? 2 : 0;
   if (opts.dryRun) return 0;
-  const failed = results.some((r) => !r.ok) || plan.actions.some((a) => a.kind === "refused" || a.kind === "unknown");
+  const failed = results.some((r) => !r.ok) || plan.actions.some((a) => FAILED_KINDS.has(a.kind));
   return failed ? 1 : 0;
 }
 
 /** Pending work that --check reports: changes, refusals, orphans and unknowns. */
 export function hasPendingWork(plan: Plan): boolean {
-  return plan.actions.some((a) => CHANGING_KINDS.has(a.kind) || ["refused", "orphan", "unknown"].includes(a.kind));
+  return plan.actions.some((a) => CHANGING_KINDS.has(a.kind) || FAILED_KINDS.has(a.kind) || a.kind === "orphan");
 }

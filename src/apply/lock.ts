@@ -43,7 +43,13 @@ export async function acquireLock(host: Host, vmDir: string, action: string, opt
       hint: "flock comes with util-linux: Debian/Ubuntu `apt-get install util-linux`",
     });
   }
-  await host.writeFile(infoFile, JSON.stringify({ pid: process.pid, machine: hostname(), token, action, since: new Date().toISOString() }) + "\n");
+  try {
+    await host.writeFile(infoFile, JSON.stringify({ pid: process.pid, machine: hostname(), token, action, since: new Date().toISOString() }) + "\n");
+  } catch (e) {
+    child.stdin.end(); // a lock whose holder we cannot report is released, never left held
+    await child.exited;
+    throw e;
+  }
   return {
     async release() {
       await host.remove(infoFile).catch(() => undefined);

@@ -3,10 +3,12 @@ import { QfleetError } from "../errors.js";
 import { LocalHost } from "../hosts/local.js";
 import { locateQemu, setPowerState, stopUnmanaged } from "../power.js";
 import { defaultStopTimeoutMs } from "../reconcile.js";
+import { renderAction } from "../plan/render.js";
 import { eventsView } from "./events-view.js";
+import { positiveInt, seconds } from "./options.js";
 import { action, printJson } from "./output.js";
 
-interface Flags { dir: string; json?: boolean; stopTimeout: string; pid?: string; sshPort?: string }
+interface Flags { dir: string; json?: boolean; stopTimeout?: string; pid?: string; sshPort?: string }
 
 export function registerPower(program: Command): void {
   program
@@ -29,7 +31,7 @@ export function registerPower(program: Command): void {
       action(async (name: string | undefined, f: Flags) => {
         if (name) return power(name, "stopped", f);
         if (!f.pid && !f.sshPort) throw new QfleetError("BAD_INPUT", "name a VM, or give --pid or --ssh-port");
-        const { managed, proc } = await locateQemu(f.dir, f.pid ? { pid: int(f.pid, "--pid") } : { sshPort: int(f.sshPort!, "--ssh-port") });
+        const { managed, proc } = await locateQemu(f.dir, f.pid ? { pid: positiveInt(f.pid, "--pid") } : { sshPort: positiveInt(f.sshPort!, "--ssh-port") });
         if (managed) return power(managed, "stopped", f);
         const method = await stopUnmanaged(new LocalHost(), proc);
         const res = { success: true, pid: proc.pid, name: proc.name, managed: false, method };
@@ -40,17 +42,13 @@ export function registerPower(program: Command): void {
     );
 }
 
-function int(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new QfleetError("BAD_INPUT", `${flag} takes a positive whole number, not ${v}`);
-  return n;
-}
 
 async function power(name: string, state: "running" | "stopped", f: Flags): Promise<number> {
   const view = f.json ? null : eventsView();
-  const r = await setPowerState(name, state, { dir: f.dir, stopTimeoutMs: Number(f.stopTimeout ?? 30) * 1000, onEvent: view?.onEvent }).finally(() => view?.stop());
+  const r = await setPowerState(name, state, { dir: f.dir, stopTimeoutMs: f.stopTimeout === undefined ? undefined : seconds(f.stopTimeout, "--stop-timeout") * 1000, onEvent: view?.onEvent }).finally(() => view?.stop());
   const res = r.results[0];
   if (f.json) printJson({ success: r.exitCode === 0, vm: name, state, result: res ?? null, exitCode: r.exitCode });
+  else if (!res && r.exitCode !== 0) process.stderr.write(`error: ${r.plan.actions.map((a) => renderAction(a)[0]).join("\n") || "spec problems: run qfleet validate"}\n`);
   else if (!res) process.stdout.write(`${name} is already ${state}\n`);
   else if (res.ok) process.stdout.write(`${name}: ${res.steps.join("; ")}\n`);
   else process.stderr.write(`error: ${name}: ${res.error?.message}\n`);

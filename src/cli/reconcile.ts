@@ -3,6 +3,7 @@ import { formatIssue } from "../spec/load.js";
 import { renderAction, renderPlan } from "../plan/render.js";
 import { defaultStopTimeoutMs, reconcile, type ReconcileOptions } from "../reconcile.js";
 import { eventsView } from "./events-view.js";
+import { positiveInt, seconds } from "./options.js";
 import { action, printJson } from "./output.js";
 
 interface Flags {
@@ -50,10 +51,8 @@ Examples:
 }
 
 async function run(f: Flags): Promise<number> {
-  const parallel = Number(f.parallel);
-  const stopTimeout = Number(f.stopTimeout);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new Error(`--parallel must be a whole number >= 1, not ${f.parallel}`);
-  if (!(stopTimeout >= 0)) throw new Error(`--stop-timeout must be a number of seconds, not ${f.stopTimeout}`);
+  const parallel = positiveInt(f.parallel, "--parallel");
+  const stopTimeout = seconds(f.stopTimeout, "--stop-timeout");
   const view = f.json ? null : eventsView();
   const opts: ReconcileOptions = {
     dir: f.dir,
@@ -63,7 +62,7 @@ async function run(f: Flags): Promise<number> {
     allowReplace: f.allowReplace,
     only: f.only,
     parallel,
-    waitSeconds: f.wait === undefined ? undefined : f.wait === true ? 600 : Number(f.wait),
+    waitSeconds: f.wait === undefined ? undefined : f.wait === true ? 600 : seconds(String(f.wait), "--wait"),
     stopTimeoutMs: stopTimeout * 1000,
     onEvent: view?.onEvent,
     onPlan: (plan, inv) => {

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import { QfleetError } from "../errors.js";
 import { loadInventory } from "../inventory.js";
 import { vmStatus, type VmStatus } from "../status.js";
 import { humanDuration } from "./format.js";
+import { seconds } from "./options.js";
 import { action, printJson } from "./output.js";
 
 export function registerStatus(program: Command): void {
@@ -16,8 +16,7 @@ export function registerStatus(program: Command): void {
     .addHelpText("after", "\nExamples:\n  qfleet status demo\n  qfleet status demo --wait-ssh 60 && ssh -p 2222 root@localhost\n  qfleet status web1 --host lab1 --json")
     .action(
       action(async (name: string, f: { dir: string; waitSsh?: string; host?: string; json?: boolean }) => {
-        const wait = f.waitSsh === undefined ? undefined : Number(f.waitSsh);
-        if (wait !== undefined && !(wait >= 0)) throw new QfleetError("BAD_INPUT", `--wait-ssh takes seconds, not ${f.waitSsh}`);
+        const wait = f.waitSsh === undefined ? undefined : seconds(f.waitSsh, "--wait-ssh");
         const st = await vmStatus(await loadInventory(f.dir), name, { waitSshMs: wait === undefined ? undefined : wait * 1000, host: f.host });
         if (f.json) printJson(st);
         else process.stdout.write(renderStatus(st) + "\n");

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { QfleetError } from "../errors.js";
 import { defaultStopTimeoutMs } from "../reconcile.js";
 import { DEFAULT_RESYNC_S, watchFleet, type WatchEvent } from "../watch.js";
+import { positiveInt, seconds } from "./options.js";
 import { action } from "./output.js";
 
 interface Flags {
@@ -35,10 +36,8 @@ Examples:
 }
 
 async function run(f: Flags): Promise<number> {
-  const resync = Number(f.resync), stopTimeout = Number(f.stopTimeout), parallel = Number(f.parallel);
-  if (!(resync >= 1)) throw new QfleetError("BAD_INPUT", `--resync must be at least 1 second, not ${f.resync}`);
-  if (!(stopTimeout >= 0)) throw new QfleetError("BAD_INPUT", `--stop-timeout must be a number of seconds, not ${f.stopTimeout}`);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new QfleetError("BAD_INPUT", `--parallel must be a whole number >= 1, not ${f.parallel}`);
+  const resync = seconds(f.resync, "--resync"), stopTimeout = seconds(f.stopTimeout, "--stop-timeout"), parallel = positiveInt(f.parallel, "--parallel");
+  if (resync < 1) throw new QfleetError("BAD_INPUT", `--resync must be at least 1 second, not ${f.resync}`);
 
   const stop = new AbortController();
   const onSignal = () => (stop.signal.aborted ? process.exit(130) : stop.abort());

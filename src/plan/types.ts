@@ -46,6 +46,9 @@ export interface Plan {
   summary: Partial<Record<ActionKind, number>>;
 }
 
+/** Kinds that mean the spec cannot be made true now: a run with one of them has failed. */
+export const FAILED_KINDS: ReadonlySet<ActionKind> = new Set(["refused", "unknown"]);
+
 /** Kinds that change something when applied. */
 export const CHANGING_KINDS: ReadonlySet<ActionKind> = new Set([
   "create", "start", "stop", "update-live", "update-restart", "update-offline", "replace", "delete",
