@@ -25,6 +25,9 @@ export interface Inventory {
  * becomes a HostState with `error` (its VMs are unknown), never an exception; invalid specs
  * are in fleet.issues / fleet.invalid and resolve to nothing.
  */
+/** The specs alone, read locally: no host is contacted (for commands that only read or write specs). */
+export const loadSpecs = (dir: string): Promise<Fleet> => loadFleet(new LocalHost(), dir);
+
 export interface InventoryOptions {
   discover?: boolean;
   beforeDiscover?: (inv: Inventory) => Promise<void>;

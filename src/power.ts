@@ -2,7 +2,7 @@ import { isQemuProcess, waitUntilGone } from "./apply/process.js";
 import { QfleetError } from "./errors.js";
 import type { Host } from "./hosts/host.js";
 import { LocalHost } from "./hosts/local.js";
-import { loadInventory } from "./inventory.js";
+import { loadInventory, loadSpecs } from "./inventory.js";
 import { reconcile, type ReconcileOptions, type ReconcileResult } from "./reconcile.js";
 import { writeSpec } from "./spec/write.js";
 import { listQemuProcesses, type QemuProcess } from "./state/processes.js";
@@ -17,9 +17,9 @@ export async function setPowerState(
   state: "running" | "stopped",
   opts: Omit<ReconcileOptions, "only">,
 ): Promise<ReconcileResult> {
-  const inv = await loadInventory(opts.dir, { discover: false });
-  if (!inv.fleet.specs.some((s) => s.name === name)) {
-    const invalid = inv.fleet.invalid.includes(name);
+  const fleet = await loadSpecs(opts.dir);
+  if (!fleet.specs.some((s) => s.name === name)) {
+    const invalid = fleet.invalid.includes(name);
     throw new QfleetError(invalid ? "INVALID_SPEC" : "NOT_FOUND", invalid ? `the spec of ${name} is invalid` : `no spec vms/${name}.yaml`, {
       hint: invalid ? "run qfleet validate" : "qfleet list shows the declared VMs",
     });

@@ -31,17 +31,17 @@ let writing: Promise<unknown> = Promise.resolve();
  * - the password is handed back for this one call (see HostRegistry.withPassword) and is
  *   never written anywhere.
  */
-export async function resolveAdhocHost(dir: string, a: AdhocHostArgs): Promise<{ name: string; password?: string }> {
+export async function resolveAdhocHost(dir: string, a: AdhocHostArgs, opts: { add?: boolean } = {}): Promise<{ name: string; password?: string }> {
   const pw = a.ssh_pwd === undefined ? {} : { password: a.ssh_pwd };
   const sshArgs = a.ssh_port !== undefined || a.ssh_user !== undefined || a.ssh_key !== undefined || a.ssh_pwd !== undefined;
   if (a.host === "local" || (LOCAL_NAMES.has(a.host) && !sshArgs)) return { name: "local" };
   const key = a.ssh_key === undefined ? undefined : checkKeyPath(a.ssh_key);
-  const run = writing.then(() => matchOrAdd(dir, a, key));
+  const run = writing.then(() => matchOrAdd(dir, a, key, opts.add ?? true));
   writing = run.catch(() => undefined); // one hosts.yaml edit at a time in this process
   return { name: await run, ...pw };
 }
 
-async function matchOrAdd(dir: string, a: AdhocHostArgs, key: string | undefined): Promise<string> {
+async function matchOrAdd(dir: string, a: AdhocHostArgs, key: string | undefined, add: boolean): Promise<string> {
   const host = new LocalHost();
   const file = path.join(path.resolve(dir), "hosts.yaml");
   const before = (await host.stat(file)) ? await host.readFile(file) : "";
@@ -54,6 +54,11 @@ async function matchOrAdd(dir: string, a: AdhocHostArgs, key: string | undefined
     ([, e]) => e.address === a.host && e.port === port && (a.ssh_user === undefined || e.user === a.ssh_user) && (key === undefined || e.identity_file === key),
   );
   if (same) return same[0];
+  if (!add) {
+    throw new QfleetError("NOT_FOUND", `host ${a.host}:${port} is not in hosts.yaml, and this server is read-only`, {
+      hint: "add it to hosts.yaml, or call the tool on a server started without --read-only",
+    });
+  }
 
   const name = freeName(a.host, port, Object.keys(hosts));
   const doc = parseDocument(before || "hosts: {}\n");

@@ -1,6 +1,6 @@
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { QfleetError } from "../errors.js";
-import { loadInventory } from "../inventory.js";
+import { loadInventory, loadSpecs } from "../inventory.js";
 import { NAME_RE } from "../spec/schema.js";
 import { instancePaths } from "../state/paths.js";
 import { vmStatus } from "../status.js";
@@ -22,7 +22,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
   for (const k of kinds) {
     const template = new ResourceTemplate(`qfleet://vm/{name}/${k.kind}`, {
       list: async () => {
-        const { fleet } = await loadInventory(ctx.dir, { discover: false });
+        const fleet = await loadSpecs(ctx.dir);
         return { resources: fleet.specs.map((s) => ({ uri: `qfleet://vm/${s.name}/${k.kind}`, name: `${s.name} ${k.kind}`, mimeType: k.mimeType })) };
       },
     });
@@ -35,12 +35,12 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
 }
 
 async function read(ctx: ToolContext, name: string, kind: "spec" | "status" | "console"): Promise<string> {
-  const inv = await loadInventory(ctx.dir, { discover: kind === "status" });
-  const spec = inv.fleet.specs.find((s) => s.name === name);
   if (kind === "spec") {
+    const spec = (await loadSpecs(ctx.dir)).specs.find((s) => s.name === name);
     if (!spec) throw new QfleetError("NOT_FOUND", `no valid spec vms/${name}.yaml`);
     return spec.text;
   }
+  const inv = await loadInventory(ctx.dir, { discover: kind === "status" });
   if (kind === "status") return JSON.stringify(await vmStatus(inv, name), null, 2);
   const d = inv.desired.find((x) => x.vm.name === name);
   if (!d) throw new QfleetError("NOT_FOUND", `no VM named ${name}`);

@@ -2,6 +2,7 @@ import { QfleetError } from "../errors.js";
 import type { ActionResult } from "../apply/run.js";
 import { reconcile, type ReconcileResult } from "../reconcile.js";
 import { KIND_LABEL } from "../plan/render.js";
+import { FAILED_KINDS } from "../plan/types.js";
 import { resolveAdhocHost } from "../hosts/adhoc.js";
 import type { ToolCall, ToolContext } from "./tool.js";
 
@@ -35,7 +36,7 @@ export async function reconcileFor(
 export function assertApplied(r: ReconcileResult): void {
   const failed = r.results.find((x) => !x.ok);
   if (failed) throw failure(failed);
-  const refused = r.plan.actions.find((a) => a.kind === "refused" || a.kind === "unknown");
+  const refused = r.plan.actions.find((a) => FAILED_KINDS.has(a.kind));
   if (refused) throw new QfleetError("REFUSED", `${refused.vm}: ${refused.kind}: ${refused.reason}`);
 }
 
@@ -60,7 +61,8 @@ export function checkPasswordAllowed(ctx: ToolContext, pwd: string | undefined):
 export async function hostFromArgs(ctx: ToolContext, a: RemoteArgs): Promise<{ name: string; label: string; passwords?: Record<string, string> }> {
   checkPasswordAllowed(ctx, a.ssh_pwd);
   if (a.host === undefined) return { name: "local", label: "localhost" };
-  const r = await resolveAdhocHost(ctx.dir, { host: a.host, ssh_port: a.ssh_port, ssh_user: a.ssh_user, ssh_key: a.ssh_key, ssh_pwd: a.ssh_pwd });
+  const args = { host: a.host, ssh_port: a.ssh_port, ssh_user: a.ssh_user, ssh_key: a.ssh_key, ssh_pwd: a.ssh_pwd };
+  const r = await resolveAdhocHost(ctx.dir, args, { add: !ctx.readOnly }); // a read-only server writes nothing, hosts.yaml included
   return { name: r.name, label: r.name === "local" ? "localhost" : a.host, ...(r.password !== undefined && { passwords: { [r.name]: r.password } }) };
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
 import { LocalHost } from "../../hosts/local.js";
-import { loadInventory } from "../../inventory.js";
+import { loadSpecs } from "../../inventory.js";
 import { setPowerState } from "../../power.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { removeSpec, writeSpec } from "../../spec/write.js";
@@ -41,9 +41,9 @@ export const manageVm = defineTool({
   async run(a, call, ctx) {
     const target = await hostFromArgs(ctx, a);
     const passwords = target.passwords;
-    const inv = await loadInventory(ctx.dir, { discover: false });
-    const spec = inv.fleet.specs.find((s) => s.name === a.name);
-    const exists = Boolean(spec) || inv.fleet.invalid.includes(a.name);
+    const fleet = await loadSpecs(ctx.dir);
+    const spec = fleet.specs.find((s) => s.name === a.name);
+    const exists = Boolean(spec) || fleet.invalid.includes(a.name);
     if (spec && a.host !== undefined && spec.spec.host !== target.name) {
       throw new QfleetError("BAD_INPUT", `VM ${a.name} lives on host ${spec.spec.host}, not ${target.name}`, { hint: "leave host out to act on the VM where its spec puts it" });
     }

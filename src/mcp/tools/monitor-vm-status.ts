@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { QfleetError } from "../../errors.js";
 import { loadInventory } from "../../inventory.js";
 import { MONITOR_DEFAULT_INTERVAL_S, MONITOR_MAX_COUNT, MONITOR_MAX_INTERVAL_S, monitorVmStatus } from "../../monitor/index.js";
 import { NAME_RE } from "../../spec/schema.js";
@@ -37,6 +38,10 @@ export const monitorVmStatusTool = defineTool({
     const target = await hostFromArgs(ctx, a);
     const inventory = await loadInventory(ctx.dir, { passwords: target.passwords, alsoHosts: [target.name] });
     try {
+      const declared = inventory.desired.find((d) => d.vm.name === a.name)?.vm.host;
+      if (a.host !== undefined && declared !== undefined && declared !== target.name) {
+        throw new QfleetError("BAD_INPUT", `VM ${a.name} lives on host ${declared}, not ${target.name}`, { hint: "leave host out to monitor the VM where its spec puts it" });
+      }
       return (await monitorVmStatus({
         inventory,
         name: a.name,

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { QfleetError } from "../../errors.js";
 import { LocalHost } from "../../hosts/local.js";
 import { portHolder } from "../../apply/launch.js";
-import { loadInventory } from "../../inventory.js";
+import { loadInventory, loadSpecs } from "../../inventory.js";
 import { imageInfo } from "../../qemu/img.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { writeSpec } from "../../spec/write.js";
@@ -59,11 +59,11 @@ export const qemuBootVm = defineTool({
       throw new QfleetError("BAD_INPUT", `${image} is ${info.format}: boot it with overlay: true, or convert it to qcow2 first (qemu_image_convert)`);
     }
     const name = a.name ?? nameFromImage(image);
-    const inv = await loadInventory(ctx.dir, { discover: false });
-    if (inv.fleet.specs.some((s) => s.name === name) || inv.fleet.invalid.includes(name)) {
+    const fleet = await loadSpecs(ctx.dir);
+    if (fleet.specs.some((s) => s.name === name) || fleet.invalid.includes(name)) {
       throw new QfleetError("EXISTS", `VM ${name} already exists (vms/${name}.yaml)`, { hint: "pass another name, or use manage_vm to change it" });
     }
-    const claimed = new Set(inv.fleet.specs.flatMap((s) => [s.spec.ssh?.port, ...s.spec.forwards.map((f) => f.host)]));
+    const claimed = new Set(fleet.specs.flatMap((s) => [s.spec.ssh?.port, ...s.spec.forwards.map((f) => f.host)]));
     let port = a.ssh_port;
     if (port === undefined) {
       for (port = 2222; claimed.has(port) || (await portBusy(port)); port++);

@@ -2,8 +2,9 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
 import { LocalHost } from "../../hosts/local.js";
-import { loadInventory } from "../../inventory.js";
+import { loadSpecs } from "../../inventory.js";
 import { actionData, renderAction } from "../../plan/render.js";
+import { FAILED_KINDS } from "../../plan/types.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { writeSpec } from "../../spec/write.js";
 import { formatIssue } from "../../spec/load.js";
@@ -15,11 +16,21 @@ const host = new LocalHost();
 const vmName = z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63");
 const actionShape = z.record(z.string(), z.unknown());
 
+/** vms/NAME.yaml (or .yml) as written, or null. */
+async function rawSpec(dir: string, name: string): Promise<{ file: string; text: string } | null> {
+  for (const ext of ["yaml", "yml"]) {
+    const file = `${dir.replace(/\/+$/, "")}/vms/${name}.${ext}`;
+    const text = await host.readFile(file).catch(() => null);
+    if (text !== null) return { file, text };
+  }
+  return null;
+}
+
 async function specOf(dir: string, name: string) {
-  const inv = await loadInventory(dir, { discover: false });
-  const s = inv.fleet.specs.find((x) => x.name === name);
-  const problems = inv.fleet.issues.filter((i) => i.file.replace(/^vms\//, "").replace(/\.ya?ml$/, "") === name).map(formatIssue);
-  return { inv, s, problems };
+  const fleet = await loadSpecs(dir);
+  const s = fleet.specs.find((x) => x.name === name);
+  const problems = fleet.issues.filter((i) => i.file.replace(/^vms\//, "").replace(/\.ya?ml$/, "") === name).map(formatIssue);
+  return { s, problems };
 }
 
 export const getVmSpec = defineTool({
@@ -32,11 +43,8 @@ export const getVmSpec = defineTool({
   async run({ name }, _c, ctx) {
     const { s, problems } = await specOf(ctx.dir, name);
     if (s) return { name, file: s.file, yaml: s.text, spec: s.spec as Record<string, unknown>, valid: true, problems: [] };
-    for (const ext of ["yaml", "yml"]) {
-      const file = `${ctx.dir.replace(/\/+$/, "")}/vms/${name}.${ext}`;
-      const text = await host.readFile(file).catch(() => null);
-      if (text !== null) return { name, file, yaml: text, spec: null, valid: false, problems };
-    }
+    const raw = await rawSpec(ctx.dir, name);
+    if (raw) return { name, file: raw.file, yaml: raw.text, spec: null, valid: false, problems };
     throw new QfleetError("NOT_FOUND", `no spec vms/${name}.yaml`, { hint: "list_vm_specs shows the specs there are" });
   },
 });
@@ -53,7 +61,7 @@ export const listVmSpecs = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run(_a, _c, ctx) {
-    const { fleet } = await loadInventory(ctx.dir, { discover: false });
+    const fleet = await loadSpecs(ctx.dir);
     return {
       specs: fleet.specs.map((s) => ({ name: s.name, file: s.file, host: s.spec.host, state: s.spec.state, arch: s.spec.arch ?? null, vcpus: s.spec.vcpus, memory: s.spec.memory })),
       invalid: fleet.invalid,
@@ -83,7 +91,14 @@ export const applyVmSpec = defineTool({
     const { s } = await specOf(ctx.dir, a.name);
     let changes = a.patch ?? {};
     if (a.spec) {
-      const old = s ? ((parse(s.text) ?? {}) as Record<string, unknown>) : {};
+      // the keys to drop come from the file as written, valid or not (an invalid spec has no parsed form)
+      const raw = await rawSpec(ctx.dir, a.name);
+      let old: Record<string, unknown> = {};
+      try {
+        old = raw ? ((parse(raw.text) ?? {}) as Record<string, unknown>) : {};
+      } catch {
+        /* not YAML at all: writeSpec refuses it with the located error */
+      }
       const drop = Object.fromEntries(Object.keys(old).map((k) => [k, undefined]));
       changes = { ...drop, ...a.spec };
     }
@@ -92,7 +107,7 @@ export const applyVmSpec = defineTool({
     }
     const w = await writeSpec(host, ctx.dir, a.name, changes);
     const r = a.reconcile ? await reconcileFor(ctx, call, [a.name], { tolerateFailure: true }) : await reconcileFor(ctx, call, [a.name], { dryRun: true });
-    const ok = r.results.every((x) => x.ok) && !r.plan.actions.some((x) => x.kind === "refused");
+    const ok = r.results.every((x) => x.ok) && !r.plan.actions.some((x) => FAILED_KINDS.has(x.kind));
     return {
       success: ok,
       file: w.file,
