@@ -4,7 +4,7 @@ import path from "node:path";
 import { QfleetError, toQfleetError } from "./errors.js";
 import { LocalHost } from "./hosts/local.js";
 import { KIND_LABEL } from "./plan/render.js";
-import { reconcile, DEFAULT_STOP_TIMEOUT_MS } from "./reconcile.js";
+import { reconcile } from "./reconcile.js";
 import { isSpecFileName } from "./spec/load.js";
 import { ReconcileQueue } from "./watch-queue.js";
 import { WatchReporter, type WatchEvent } from "./watch-report.js";
@@ -55,8 +55,8 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
         dir: root,
         only: target === "all" ? undefined : target,
         prune: opts.prune,
-        parallel: opts.parallel ?? 4,
-        stopTimeoutMs: opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+        parallel: opts.parallel,
+        stopTimeoutMs: opts.stopTimeoutMs, // undefined: reconcile's own default ($QFLEET_STOP_TIMEOUT or 30 s)
         waitSeconds: LOCK_WAIT_S,
         onPlan: (plan, inv) => report.planned(plan, inv.fleet.issues, target),
         onEvent: (e) =>
@@ -99,7 +99,14 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
     }, WATCH_DEBOUNCE_MS);
   });
   watcher.on("error", (e) => report.emit({ event: "error", message: `watching ${root}: ${toQfleetError(e).message}` }));
-  await once(watcher, "ready");
+  try {
+    await once(watcher, "ready"); // rejects when the watcher fails first (e.g. no inotify watches left)
+  } catch (e) {
+    clearTimeout(debounce);
+    queue.close();
+    await watcher.close();
+    throw e;
+  }
 
   const resyncMs = opts.resyncMs ?? DEFAULT_RESYNC_S * 1000;
   report.emit({ event: "watching", message: `watching ${path.join(opts.dir, "vms")} and hosts.yaml; full resync every ${resyncMs / 1000} s` });

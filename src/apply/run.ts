@@ -1,5 +1,5 @@
-import pLimit from "p-limit";
 import { toQfleetError } from "../errors.js";
+import { Limiter } from "../hosts/limiter.js";
 import type { Host } from "../hosts/host.js";
 import { CHANGING_KINDS, type Action, type Plan } from "../plan/types.js";
 import { execute } from "./executors.js";
@@ -39,15 +39,15 @@ export interface ApplyOptions {
  * entry per changing action, in plan order, ok or with its error.
  */
 export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ActionResult[]> {
-  const limits = new Map<string, ReturnType<typeof pLimit>>();
-  const limitFor = (h: string) => limits.get(h) ?? limits.set(h, pLimit(Math.max(1, opts.parallel))).get(h)!;
+  const limits = new Map<string, Limiter>();
+  const limitFor = (h: string) => limits.get(h) ?? limits.set(h, new Limiter(Math.max(1, opts.parallel))).get(h)!;
   const emit = (a: Action, phase: ApplyEvent["phase"], message: string) =>
     opts.onEvent?.({ vm: a.vm, host: a.host, kind: a.kind, phase, message, at: new Date().toISOString() });
 
   const todo = plan.actions.filter((a) => CHANGING_KINDS.has(a.kind));
   return Promise.all(
     todo.map((a) =>
-      limitFor(a.host)(async (): Promise<ActionResult> => {
+      limitFor(a.host).run(async (): Promise<ActionResult> => {
         const t0 = Date.now();
         emit(a, "begin", a.reason);
         try {

@@ -5,6 +5,9 @@ import { LocalHost } from "./local.js";
 import { SshHost } from "./ssh.js";
 import { lease, release } from "./ssh-pool.js";
 
+/** One local Host per process: its capability probe (probeCaps caches per Host) runs once. */
+const LOCAL = new LocalHost();
+
 /** Where `ssh -J` goes for a VM's two-hop login: this machine, or a hosts.yaml entry. */
 export type SshJump = "local" | { address: string; port: number; user?: string };
 
@@ -32,7 +35,7 @@ export class HostRegistry {
     let h = this.hosts.get(name);
     if (h) return h;
     const entry = this.config.hosts[name];
-    if (name === "local") h = new LocalHost();
+    if (name === "local") h = LOCAL;
     else if (!entry) throw new QfleetError("NOT_FOUND", `unknown host ${name}: not in hosts.yaml`, { hint: "add it to hosts.yaml, or use host: local" });
     else if (this.passwords.has(name)) h = new SshHost(name, entry, { password: this.passwords.get(name) });
     else h = lease(`${name}\0${JSON.stringify(entry)}`, () => new SshHost(name, entry));
