@@ -31,10 +31,13 @@ interface Dump {
   file: string;
   counter: PcapCounter;
   tail?: HostChild;
+  /** Its reader ended before close() (e.g. no SSH session could be opened): its figures are unknown. */
+  lost?: boolean;
 }
 
 export class NetDumps {
   private readonly dumps = new Map<string, { rx: Dump; tx: Dump; netdev: string }>();
+  private closing = false;
 
   private constructor(private readonly host: Host) {}
 
@@ -50,8 +53,15 @@ export class NetDumps {
         for (const [dump, queue] of [[pair.rx, "tx"], [pair.tx, "rx"]] as const) {
           await qmp.execute("object-add", { "qom-type": "filter-dump", id: dump.id, netdev: nic.netdev, queue, file: dump.file, maxlen: 64 });
           dump.tail = host.spawn(FOLLOW.concat(dump.file));
-          dump.tail.stdout.on("data", (b: Buffer) => dump.counter.push(b));
+          dump.tail.stdout.on("data", (b: Buffer) => {
+            try {
+              dump.counter.push(b);
+            } catch {
+              dump.lost = true; // not a pcap stream we can read: unknown, not a crash
+            }
+          });
           dump.tail.stdout.on("error", () => undefined);
+          void dump.tail.exited.then(() => (dump.lost = !d.closing));
         }
       }
     } catch (e) {
@@ -61,15 +71,16 @@ export class NetDumps {
     return d;
   }
 
-  /** Guest-side byte totals per NIC since open(). */
+  /** Guest-side byte totals per NIC since open(); a NIC whose reader ended is left out (unknown, never 0). */
   counters(): Record<string, { netdev: string; rx: number; tx: number }> {
     const out: Record<string, { netdev: string; rx: number; tx: number }> = {};
-    for (const [nic, p] of this.dumps) out[nic] = { netdev: p.netdev, rx: p.rx.counter.bytes, tx: p.tx.counter.bytes };
+    for (const [nic, p] of this.dumps) if (!p.rx.lost && !p.tx.lost) out[nic] = { netdev: p.netdev, rx: p.rx.counter.bytes, tx: p.tx.counter.bytes };
     return out;
   }
 
   /** Deletes the objects (through `qmp` when given and still usable), stops the readers, removes the files. */
   async close(qmp: QmpClient | null): Promise<void> {
+    this.closing = true;
     const all = [...this.dumps.values()].flatMap((p) => [p.rx, p.tx]);
     this.dumps.clear();
     for (const d of all) if (qmp) await qmp.execute("object-del", { id: d.id }).catch(() => undefined);
