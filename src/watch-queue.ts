@@ -2,7 +2,10 @@
  * Decides when watch mode runs a reconcile, and for which VMs. Contracts:
  * - never two runs at once that include the same VM: a VM changed while a run for it is in
  *   flight is run again after it ends (with whatever its spec says by then);
- * - runs for different VMs may be in flight together;
+ * - one run at a time: every run takes the same per-vm_dir locks, so a second run could only
+ *   wait on the first (and report waiting for "another reconcile", which would be itself);
+ *   VMs requested while a run is in flight go together into the next run, where they are
+ *   applied in parallel;
  * - a full run ("all": hosts.yaml changed, or the periodic resync) waits for the runs in
  *   flight, holds back new ones while it runs, and absorbs every VM request made before it
  *   starts; requests coalesce, so a burst of saves makes one run;
@@ -44,9 +47,8 @@ export class ReconcileQueue {
   }
 
   private pump(): void {
-    if (this.closed || this.allRunning) return;
+    if (this.closed || this.allRunning || this.busy.size) return; // one run in flight at a time
     if (this.pendingAll) {
-      if (this.busy.size) return; // start once the runs in flight are done
       this.pendingAll = false;
       this.pending.clear();
       this.allRunning = true;

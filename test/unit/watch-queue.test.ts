@@ -19,12 +19,16 @@ function harness() {
 }
 
 describe("ReconcileQueue", () => {
-  it("runs different VMs at the same time", () => {
+  it("runs one reconcile at a time, merging the VMs requested meanwhile into the next one", async () => {
     const h = harness();
     h.q.request(["a"]);
     h.q.request(["b"]);
-    expect(h.started).toEqual([["a"], ["b"]]);
-    expect(h.running).toBe(2);
+    h.q.request(["c"]);
+    expect(h.started).toEqual([["a"]]);
+    expect(h.running).toBe(1);
+    await h.done(0);
+    expect(h.started).toEqual([["a"], ["b", "c"]]);
+    expect(h.maxRunning).toBe(1);
   });
 
   it("never runs one VM twice at once: a change during its run queues one more run after it", async () => {
@@ -32,11 +36,11 @@ describe("ReconcileQueue", () => {
     h.q.request(["a"]);
     h.q.request(["a", "b"]);
     h.q.request(["a"]);
-    expect(h.started).toEqual([["a"], ["b"]]);
+    expect(h.started).toEqual([["a"]]);
     await h.done(0);
-    expect(h.started).toEqual([["a"], ["b"], ["a"]]);
-    await h.done(2);
-    expect(h.started.length).toBe(3);
+    expect(h.started).toEqual([["a"], ["a", "b"]]); // a again, after its first run ended
+    await h.done(1);
+    expect(h.started.length).toBe(2);
   });
 
   it("a full run waits for the runs in flight, holds new ones back and absorbs earlier requests", async () => {
