@@ -61,6 +61,23 @@ export class QfleetError extends Error {
 
 export const isQfleetError = (e: unknown): e is QfleetError => e instanceof QfleetError;
 
+/** What a failed system call was doing, in words ("write"), from Node's `syscall` field. */
+const OPERATION: Record<string, string> = {
+  open: "open", read: "read", write: "write", mkdir: "create the folder", rmdir: "remove the folder", unlink: "remove",
+  rename: "rename", copyfile: "copy", scandir: "list", stat: "look at", lstat: "look at", chmod: "change the mode of",
+};
+/** Conditions of the machine, not of the input: said as they are, with the path and the operation. */
+const CONDITION: Record<string, string> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "is a folder, not a file",
+  ENOTDIR: "a part of the path is not a folder",
+  ELOOP: "too many symbolic links",
+};
+
 /** Wraps anything thrown into a QfleetError so callers print one line, never a stack. */
 export function toQfleetError(e: unknown): QfleetError {
   if (e instanceof QfleetError) return e;
@@ -68,9 +85,12 @@ export function toQfleetError(e: unknown): QfleetError {
   if (err && typeof err === "object" && typeof err.code === "string") {
     const path = (err as { path?: string }).path;
     if (err.code === "ENOENT") return new QfleetError("NOT_FOUND", `no such file or folder: ${path ?? err.message}`);
-    if (err.code === "EACCES" || err.code === "EPERM")
-      return new QfleetError("BAD_INPUT", `permission denied: ${path ?? err.message}`);
-    if (err.code === "EISDIR") return new QfleetError("BAD_INPUT", `is a folder, not a file: ${path ?? err.message}`);
+    const condition = CONDITION[err.code];
+    if (condition) {
+      const op = err.syscall ? (OPERATION[err.syscall] ?? err.syscall) : "use";
+      const code = err.code === "ENOSPC" || err.code === "EDQUOT" ? "COMMAND_FAILED" : "BAD_INPUT";
+      return new QfleetError(code, `cannot ${op} ${path ?? "(unknown path)"}: ${condition} (${err.code})`, { cause: e });
+    }
   }
   return new QfleetError("COMMAND_FAILED", e instanceof Error ? e.message : String(e), { cause: e });
 }

@@ -1,12 +1,14 @@
 import { toQfleetError } from "./errors.js";
 import { HostRegistry } from "./hosts/registry.js";
-import { LocalHost } from "./hosts/local.js";
+import { LocalHost, thisMachine } from "./hosts/local.js";
 import { chooseAccel, type AccelSetting } from "./qemu/accel.js";
 import { probeCaps } from "./qemu/caps.js";
-import type { DesiredVm } from "./plan/types.js";
+import { vcpuProblem } from "./qemu/limits.js";
+import type { DesiredVm, FleetSelf } from "./plan/types.js";
 import { DEFAULT_VM_DIR, resolveVm } from "./spec/defaults.js";
 import { loadFleet, type Fleet } from "./spec/load.js";
 import { discoverHost } from "./state/discover.js";
+import { instancePaths, socketPathProblem } from "./state/paths.js";
 import type { HostState } from "./state/types.js";
 
 /** Everything a command needs to compare specs with reality. */
@@ -17,6 +19,8 @@ export interface Inventory {
   hosts: HostState[];
   /** vm dirs per host that reconcile locks and discovery scans. */
   vmDirs: Map<string, string[]>;
+  /** The fleet these specs belong to, as plans and executors name it. */
+  self: FleetSelf;
 }
 
 /**
@@ -57,7 +61,9 @@ export async function loadInventory(dir: string, opts: InventoryOptions = {}): P
         for (const s of fleet.specs.filter((x) => x.spec.host === name)) {
           const vm = resolveVm(s.spec, { hostArch: caps.arch === "other" ? "x86_64" : caps.arch, hostVmDir: settings.vm_dir, envVmDir: env, file: s.file });
           dirs.add(vm.vmDir);
-          desired.push({ vm, accel: chooseAccel(vm.arch, vm.accel, settings.accel as AccelSetting | undefined, caps) });
+          const accel = chooseAccel(vm.arch, vm.accel, settings.accel as AccelSetting | undefined, caps);
+          const launchProblems = [socketPathProblem(instancePaths(vm.instanceDir)), await vcpuProblem(host, vm, accel.accel)].filter((p) => p !== null);
+          desired.push({ vm, accel, ...(launchProblems.length && { launchProblems }) });
         }
       } catch (e) {
         errors.set(name, toQfleetError(e).message);
@@ -71,7 +77,8 @@ export async function loadInventory(dir: string, opts: InventoryOptions = {}): P
     }),
   );
   desired.sort((a, b) => a.vm.name.localeCompare(b.vm.name));
-  const inv: Inventory = { fleet, registry, desired, hosts: [], vmDirs };
+  const self: FleetSelf = { id: fleet.identity?.id ?? null, dir: fleet.dir, machine: thisMachine() };
+  const inv: Inventory = { fleet, registry, desired, hosts: [], vmDirs, self };
   if (opts.discover === false) return inv;
   await opts.beforeDiscover?.(inv);
   inv.hosts = await discoverAll(inv, errors);

@@ -3,7 +3,10 @@ import { applyPlan, type ActionResult, type ApplyEvent } from "./apply/run.js";
 import { loadInventory, type Inventory } from "./inventory.js";
 import { planChanges } from "./plan/diff.js";
 import { CHANGING_KINDS, FAILED_KINDS, type Plan } from "./plan/types.js";
+import { LOCAL } from "./hosts/registry.js";
+import { FLEET_FILE } from "./spec/fleet-id.js";
 import type { SpecIssue } from "./spec/load.js";
+import { ensureFleetIdentity } from "./spec/write.js";
 
 export interface ReconcileOptions {
   dir: string;
@@ -32,6 +35,8 @@ export interface ReconcileResult {
   /** 0 converged, 1 a failure or refusal, 2 changes pending (--check), 3 invalid specs. */
   exitCode: number;
   inventory: Inventory;
+  /** Things the person should know that are not actions (a fleet.yaml made for this fleet). */
+  notes: string[];
 }
 
 export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
@@ -57,18 +62,27 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
       beforeDiscover: applying ? (i) => lockAll(i, locks, opts.waitSeconds) : undefined,
       passwords: opts.passwords,
     });
-    const plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, opts);
+    const notes: string[] = [];
+    let plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { ...opts, self: inv.self });
+    if (applying && inv.self.id === null && plan.actions.some((a) => CHANGING_KINDS.has(a.kind))) {
+      // the first change this fleet makes needs its identity: made now, the plan made again with it
+      const made = await ensureFleetIdentity(LOCAL, inv.fleet.dir);
+      inv.self.id = made.identity.id;
+      if (made.created) notes.push(`created ${FLEET_FILE}: this fleet's identity (id ${made.identity.id}), recorded as the owner of its VMs; commit it to git`);
+      plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { ...opts, self: inv.self });
+    }
     opts.onPlan?.(plan, inv);
     const issues = inv.fleet.issues;
     const results = applying
       ? await applyPlan(plan, {
           hostFor: (n) => inv!.registry.get(n),
+          owner: { id: inv.self.id!, dir: inv.self.dir, machine: inv.self.machine },
           parallel: opts.parallel ?? 4,
           stopTimeoutMs: opts.stopTimeoutMs ?? defaultStopTimeoutMs(),
           onEvent: opts.onEvent,
         })
       : [];
-    return { plan, results, issues, applied: applying, exitCode: exitCode(plan, results, issues, opts), inventory: inv };
+    return { plan, results, issues, applied: applying, exitCode: exitCode(plan, results, issues, opts), inventory: inv, notes };
   } finally {
     await Promise.all(locks.map((l) => l.release().catch(() => undefined)));
     if (opts.passwords) await inv?.registry.closeAll(); // a password's connection lives for this call only

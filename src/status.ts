@@ -50,7 +50,7 @@ export async function vmStatus(inv: Inventory, name: string, opts: { waitSshMs?:
   const hostName = d?.vm.host ?? actual!.host;
   const hostError = inv.hosts.find((h) => h.host === hostName)?.error; // unreachable: the VM is unknown
   const host = hostError === undefined ? inv.registry.get(hostName) : null;
-  const action = planChanges(d ? [d] : [], inv.hosts, inv.fleet.invalid, { only: [name] }).actions[0];
+  const action = planChanges(d ? [d] : [], inv.hosts, inv.fleet.invalid, { only: [name], self: inv.self }).actions[0];
   const running = actual?.pid !== undefined;
   const port = d?.vm.ssh?.port ?? actual?.applied?.vm.ssh?.port;
   const banner = host && running && port ? await probeSshBanner(host, port, { timeoutMs: opts.waitSshMs ?? 1500 }) : null;

@@ -1,16 +1,20 @@
 import type { Host } from "../hosts/host.js";
 import { withQmp } from "../qemu/qmp.js";
 import type { Action } from "../plan/types.js";
-import { instancePaths } from "../state/paths.js";
-import { readApplied, writeApplied } from "./applied.js";
-import { ensureDisks } from "./disks.js";
-import { launchVm, prepareInstance } from "./launch.js";
+import { filesFor, instancePaths } from "../state/paths.js";
+import type { AppliedRecord, InstanceOwner } from "../state/types.js";
+import { assertOwner, readApplied, writeApplied } from "./applied.js";
+import { removeInstance } from "./delete.js";
+import { makeInstanceDir, refuseSymlinks } from "./instance.js";
+import { launchVm, prepareFiles } from "./launch.js";
 import { applyLive } from "./live.js";
 import { qemuPidFor } from "./process.js";
 import { stopQemu, type StopMethod } from "./stop.js";
 
 export interface ExecContext {
   host: Host;
+  /** The fleet acting: recorded as the owner; an instance owned by another is refused. */
+  owner: InstanceOwner;
   /** How long a graceful (ACPI) stop may take before QMP quit. */
   stopTimeoutMs: number;
   progress: (message: string) => void;
@@ -25,7 +29,8 @@ export interface ExecOutcome {
 /**
  * Runs one planned action. Every executor is idempotent: it re-reads what it needs from the
  * host (applied.json, the process) rather than trusting the plan, so running the same action
- * twice, or after another process already did it, ends in the same state.
+ * twice, or after another process already did it, ends in the same state. Every one re-checks
+ * the owner in the record before it changes anything.
  */
 export async function execute(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
   switch (a.kind) {
@@ -43,15 +48,27 @@ export async function execute(a: Action, ctx: ExecContext): Promise<ExecOutcome>
 
 const currentPid = (ctx: ExecContext, instanceDir: string) => qemuPidFor(ctx.host, instancePaths(instanceDir).qmp);
 
+/** The record of an instance this fleet may act on (refuses another fleet's). */
+async function ownRecord(ctx: ExecContext, instanceDir: string): Promise<AppliedRecord | null> {
+  const rec = await readApplied(ctx.host, instanceDir);
+  assertOwner(rec, ctx.owner);
+  return rec;
+}
+
+/**
+ * Makes the folder (or takes an empty one, or one with our record), then writes the record
+ * before any other file: from then on a failure leaves an instance the next run can start
+ * again or delete, never debris that blocks it.
+ */
 async function create(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
   const { vm, accel } = a.desired!;
   ctx.progress("preparing instance directory and disks");
-  const steps = await prepareInstance(ctx.host, vm);
-  const previous = await readApplied(ctx.host, vm.instanceDir);
-  if (a.finalState !== "running") {
-    await writeApplied(ctx.host, vm, accel, { previous });
-    return { steps: [...steps, "created (stopped)"] };
-  }
+  await makeInstanceDir(ctx.host, vm.vmDir, vm.instanceDir);
+  await refuseSymlinks(ctx.host, vm.instanceDir, filesFor(vm));
+  const existing = await ownRecord(ctx, vm.instanceDir);
+  const rec = existing ?? (await writeApplied(ctx.host, vm, accel, { owner: ctx.owner, claim: filesFor(vm) }));
+  const { steps } = await prepareFiles(ctx.host, vm, rec, ctx.owner);
+  if (a.finalState !== "running") return { steps: [...steps, "created (stopped)"] };
   return launch(a, ctx, steps);
 }
 
@@ -60,24 +77,26 @@ async function launch(a: Action, ctx: ExecContext, steps: string[]): Promise<Exe
   const running = await currentPid(ctx, vm.instanceDir);
   if (running) return { steps: [...steps, "already running"], pid: running };
   ctx.progress(`launching QEMU (${accel.accel})`);
-  const { pid } = await launchVm(ctx.host, vm, accel, await readApplied(ctx.host, vm.instanceDir));
+  const { pid } = await launchVm(ctx.host, vm, accel, (await ownRecord(ctx, vm.instanceDir))!, ctx.owner);
   return { steps: [...steps, `started, pid ${pid}`], pid };
 }
 
 async function start(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
   const vm = a.desired!.vm;
+  const rec = await ownRecord(ctx, vm.instanceDir);
   const pid = await currentPid(ctx, vm.instanceDir);
   if (pid) {
     await withQmp(ctx.host, instancePaths(vm.instanceDir).qmp, (q) => q.execute("cont"));
     return { steps: ["resumed"], pid };
   }
   ctx.progress("preparing disks");
-  const steps = await prepareInstance(ctx.host, vm);
+  const { steps } = await prepareFiles(ctx.host, vm, rec ?? (await writeApplied(ctx.host, vm, a.desired!.accel, { owner: ctx.owner })), ctx.owner);
   return launch(a, ctx, steps);
 }
 
 async function stop(a: Action, ctx: ExecContext, graceful: boolean): Promise<ExecOutcome> {
   const dir = a.actual!.instanceDir;
+  await ownRecord(ctx, dir);
   ctx.progress(graceful ? "shutting down (ACPI powerdown)" : "stopping");
   const method = await stopQemu(ctx.host, dir, await currentPid(ctx, dir), { graceful, timeoutMs: ctx.stopTimeoutMs });
   const steps = [method === "not-running" ? "was not running" : `stopped (${method})`];
@@ -85,11 +104,12 @@ async function stop(a: Action, ctx: ExecContext, graceful: boolean): Promise<Exe
   return { steps, stopMethod: method };
 }
 
-/** Applies the spec's configuration to a stopped instance: disks, then applied.json. */
+/** Applies the spec's configuration to a stopped instance: disks first, then the record says it is applied. */
 async function applyOffline(a: Action, ctx: ExecContext): Promise<string[]> {
   const { vm, accel } = a.desired!;
-  const steps = await ensureDisks(ctx.host, vm);
-  await writeApplied(ctx.host, vm, accel, { previous: await readApplied(ctx.host, vm.instanceDir) });
+  const rec = (await ownRecord(ctx, vm.instanceDir))!;
+  const { steps, record } = await prepareFiles(ctx.host, vm, rec, ctx.owner);
+  await writeApplied(ctx.host, vm, accel, { previous: record, owner: ctx.owner });
   return [...steps, "configuration recorded"];
 }
 
@@ -99,10 +119,10 @@ async function offline(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
 
 async function updateLive(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
   const { vm, accel } = a.desired!;
-  const previous = await readApplied(ctx.host, vm.instanceDir);
+  const previous = await ownRecord(ctx, vm.instanceDir);
   ctx.progress("applying live changes through QMP");
   const steps = previous ? await applyLive(ctx.host, previous.vm, vm) : [];
-  await writeApplied(ctx.host, vm, accel, { previous });
+  await writeApplied(ctx.host, vm, accel, { previous, owner: ctx.owner });
   return { steps: [...steps, "configuration recorded"], pid: a.actual?.pid };
 }
 
@@ -114,14 +134,11 @@ async function restart(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
 
 async function remove(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
   const dir = a.actual!.instanceDir;
+  const rec = await ownRecord(ctx, dir);
   const method = await stopQemu(ctx.host, dir, await currentPid(ctx, dir), { graceful: false, timeoutMs: 0 });
-  const applied = await readApplied(ctx.host, dir);
-  const kept = (applied?.vm.disks ?? []).filter((d) => !d.path.startsWith(dir + "/")).map((d) => d.path);
-  ctx.progress("removing instance directory");
-  await ctx.host.remove(dir, { recursive: true });
-  const steps = [method === "not-running" ? "was not running" : `stopped (${method})`, `removed ${dir}`];
-  if (kept.length) steps.push(`kept disks outside the instance directory: ${kept.join(", ")}`);
-  return { steps, stopMethod: method };
+  ctx.progress("removing the files qemu-fleet made");
+  const steps = await removeInstance(ctx.host, dir, rec);
+  return { steps: [method === "not-running" ? "was not running" : `stopped (${method})`, ...steps], stopMethod: method };
 }
 
 async function replace(a: Action, ctx: ExecContext): Promise<ExecOutcome> {

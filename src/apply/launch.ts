@@ -5,26 +5,30 @@ import { buildArgv } from "../qemu/argv.js";
 import { probeCaps } from "../qemu/caps.js";
 import { SYSTEM_PACKAGES, UEFI_PACKAGES } from "../qemu/firmware.js";
 import type { ResolvedVm } from "../spec/defaults.js";
-import { instancePaths, socketPathProblem } from "../state/paths.js";
-import type { AppliedRecord } from "../state/types.js";
-import { writeApplied } from "./applied.js";
+import { filesFor, instancePaths, ownedFiles, socketPathProblem } from "../state/paths.js";
+import type { AppliedRecord, InstanceOwner } from "../state/types.js";
+import { claimFiles, writeApplied } from "./applied.js";
 import { ensureDisks } from "./disks.js";
+import { refuseSymlinks } from "./instance.js";
 
-/** Creates the instance directory (0700), the per-VM UEFI variable store and the disks. */
-export async function prepareInstance(host: Host, vm: ResolvedVm): Promise<string[]> {
+/**
+ * Readies an instance's files for a start, under a record that already exists: refuses symbolic
+ * links where qemu-fleet writes, lists the files it is about to make in the record (claimFiles),
+ * then copies the per-VM UEFI variable store and makes or grows the disks.
+ */
+export async function prepareFiles(host: Host, vm: ResolvedVm, rec: AppliedRecord, owner: InstanceOwner): Promise<{ steps: string[]; record: AppliedRecord }> {
   const p = instancePaths(vm.instanceDir);
-  const tooLong = socketPathProblem(p);
-  if (tooLong) throw new QfleetError("BAD_INPUT", tooLong);
-  await host.mkdir(vm.vmDir, { mode: 0o755 });
-  await host.mkdir(p.dir, { mode: 0o700 }); // new folders only: an existing one keeps its mode
-  const done: string[] = [];
+  const names = filesFor(vm);
+  await refuseSymlinks(host, p.dir, names);
+  const record = await claimFiles(host, rec, names, owner);
+  const steps: string[] = [];
   if (vm.firmware === "uefi" && !(await host.stat(p.uefiVars))) {
     const fw = await uefiFirmware(host, vm);
     await host.run(["cp", fw.vars, p.uefiVars]);
-    done.push("UEFI variable store copied");
+    steps.push("UEFI variable store copied");
   }
-  done.push(...(await ensureDisks(host, vm)));
-  return done;
+  steps.push(...(await ensureDisks(host, vm, ownedFiles(record))));
+  return { steps, record };
 }
 
 async function uefiFirmware(host: Host, vm: ResolvedVm) {
@@ -39,8 +43,10 @@ async function uefiFirmware(host: Host, vm: ResolvedVm) {
  * the process holding it), a second QEMU on the same instance, a disk locked by another
  * process, a missing qemu-system binary.
  */
-export async function launchVm(host: Host, vm: ResolvedVm, accel: AccelChoice, previous: AppliedRecord | null): Promise<{ pid: number; record: AppliedRecord }> {
+export async function launchVm(host: Host, vm: ResolvedVm, accel: AccelChoice, previous: AppliedRecord, owner: InstanceOwner): Promise<{ pid: number; record: AppliedRecord }> {
   const p = instancePaths(vm.instanceDir);
+  const tooLong = socketPathProblem(p);
+  if (tooLong) throw new QfleetError("BAD_INPUT", tooLong);
   const uefi = vm.firmware === "uefi" ? { code: (await uefiFirmware(host, vm)).code, vars: p.uefiVars } : undefined;
   const argv = buildArgv(vm, { accel: accel.accel, paths: p, uefi });
   await host.remove(p.qmp);
@@ -52,8 +58,15 @@ export async function launchVm(host: Host, vm: ResolvedVm, accel: AccelChoice, p
   });
   if (r.exitCode !== 0) throw await launchError(host, vm, argv, r.stderr, r.exitCode);
   const pid = Number((await host.readFile(p.pidfile)).trim());
-  const record = await writeApplied(host, vm, accel, { argv, startedAt: new Date().toISOString(), previous });
-  return { pid, record };
+  try {
+    const record = await writeApplied(host, vm, accel, { argv, startedAt: new Date().toISOString(), previous, owner });
+    return { pid, record };
+  } catch (e) {
+    const err = toQfleetError(e);
+    throw new QfleetError(err.code, `QEMU started and runs as pid ${pid}, but its record could not be written: ${err.message}`, {
+      hint: "free the space or fix the folder, then reconcile again: the VM is restarted with a complete record",
+    });
+  }
 }
 
 async function launchError(host: Host, vm: ResolvedVm, argv: string[], stderr: string, exitCode: number): Promise<QfleetError> {
@@ -61,16 +74,16 @@ async function launchError(host: Host, vm: ResolvedVm, argv: string[], stderr: s
   const fwd = /Could not set up host forwarding rule '(\w+):[^:]*:(\d+)-/.exec(stderr);
   if (fwd) {
     const holder = await portHolder(host, Number(fwd[2]));
-    return new QfleetError("BUSY", `${vm.name}: host port ${fwd[2]} on 127.0.0.1 is already in use${holder ? ` by ${holder}` : ""}`, {
+    return new QfleetError("BUSY", `host port ${fwd[2]} on 127.0.0.1 is already in use${holder ? ` by ${holder}` : ""}`, {
       ...details,
       hint: "stop what holds it, or choose another port in the spec",
     });
   }
-  if (/Cannot lock pid file/.test(stderr)) return new QfleetError("BUSY", `${vm.name}: another QEMU already runs from ${vm.instanceDir}`, details);
+  if (/Cannot lock pid file/.test(stderr)) return new QfleetError("BUSY", `another QEMU already runs from ${vm.instanceDir}`, details);
   const lock = /Failed to get "write" lock|Is another process using the image \[([^\]]+)\]/.exec(stderr);
-  if (lock) return new QfleetError("BUSY", `${vm.name}: a disk is in use by another process${lock[1] ? `: ${lock[1]}` : ""}`, details);
+  if (lock) return new QfleetError("BUSY", `a disk is in use by another process${lock[1] ? `: ${lock[1]}` : ""}`, details);
   const first = stderr.split("\n").find((l) => l.trim()) ?? `exit ${exitCode}`;
-  return new QfleetError("COMMAND_FAILED", `${vm.name}: QEMU did not start: ${first.replace(/^qemu-system-\w+: /, "")}`, {
+  return new QfleetError("COMMAND_FAILED", `QEMU did not start: ${first.replace(/^qemu-system-\w+: /, "")}`, {
     ...details,
     hint: `the full command is in the error details; the serial console is ${instancePaths(vm.instanceDir).serial}`,
   });

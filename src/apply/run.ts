@@ -2,6 +2,7 @@ import { toQfleetError } from "../errors.js";
 import { Limiter } from "../hosts/limiter.js";
 import type { Host } from "../hosts/host.js";
 import { CHANGING_KINDS, type Action, type Plan } from "../plan/types.js";
+import type { InstanceOwner } from "../state/types.js";
 import { execute } from "./executors.js";
 import type { StopMethod } from "./stop.js";
 
@@ -28,6 +29,8 @@ export interface ActionResult {
 
 export interface ApplyOptions {
   hostFor: (name: string) => Host;
+  /** The fleet applying: executors record it as owner and refuse another fleet's instances. */
+  owner: InstanceOwner;
   parallel: number;
   stopTimeoutMs: number;
   onEvent?: (e: ApplyEvent) => void;
@@ -53,6 +56,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ActionR
         try {
           const out = await execute(a, {
             host: opts.hostFor(a.host),
+            owner: opts.owner,
             stopTimeoutMs: opts.stopTimeoutMs,
             progress: (m) => emit(a, "progress", m),
           });

@@ -73,12 +73,13 @@ async function run(f: Flags): Promise<number> {
   };
   const r = await reconcile(opts).finally(() => view?.stop());
   if (f.json) {
-    printJson({ success: r.exitCode === 0 || (f.check && r.exitCode === 2), applied: r.applied, plan: r.plan, results: r.results, problems: r.issues, exitCode: r.exitCode });
+    printJson({ success: r.exitCode === 0 || (f.check && r.exitCode === 2), applied: r.applied, plan: r.plan, results: r.results, problems: r.issues, notes: r.notes, exitCode: r.exitCode });
     return r.exitCode;
   }
   for (const res of r.results.filter((x) => !x.ok)) {
     process.stderr.write(`error: ${res.vm}: ${res.error?.message}${res.error?.hint ? `\n  hint: ${res.error.hint}` : ""}\n`);
   }
+  for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
   if (r.applied && r.results.length) {
     const ok = r.results.filter((x) => x.ok).length;
     process.stdout.write(`Applied: ${ok} succeeded, ${r.results.length - ok} failed.\n`);

@@ -36,7 +36,8 @@ export interface HostChild {
 }
 
 export interface FileStat {
-  kind: "file" | "dir" | "socket" | "other";
+  /** "symlink" only from lstat: stat follows links. */
+  kind: "file" | "dir" | "socket" | "symlink" | "other";
   size: number;
   mode: number;
   mtimeMs: number;
@@ -49,10 +50,18 @@ export interface Host {
   readFile(path: string): Promise<string>;
   writeFile(path: string, data: string, opts?: { mode?: number }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
-  /** Removes a file, or a folder with `recursive`. A missing path is not an error. */
+  /**
+   * Removes a file (a symlink itself, never its target), or a folder and everything in it with
+   * `recursive` (only for folders qemu-fleet made for its own scratch work). A missing path is
+   * not an error.
+   */
   remove(path: string, opts?: { recursive?: boolean }): Promise<void>;
+  /** Removes an empty folder; false (and nothing removed) when it is not empty. A missing one is true. */
+  rmdir(path: string): Promise<boolean>;
   mkdir(path: string, opts?: { mode?: number }): Promise<void>;
   stat(path: string): Promise<FileStat | null>;
+  /** Like stat, but a symbolic link is reported as itself (kind "symlink"), never followed. */
+  lstat(path: string): Promise<FileStat | null>;
   list(dir: string): Promise<string[]>;
   /** Starts a command that keeps running; its stdin is a pipe from this process. */
   spawn(argv: string[]): HostChild;

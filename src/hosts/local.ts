@@ -1,12 +1,16 @@
 import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import net from "node:net";
+import { hostname } from "node:os";
 import path from "node:path";
 import type { Duplex } from "node:stream";
 import { QfleetError, toQfleetError } from "../errors.js";
 import type { FileStat, Host, HostChild, RunOptions, RunResult } from "./host.js";
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** This machine's name, as instance owners and lock holders record it. */
+export const thisMachine = (): string => hostname();
 
 /** The machine qfleet runs on. */
 export class LocalHost implements Host {
@@ -91,12 +95,21 @@ export class LocalHost implements Host {
   }
 
   async stat(p: string): Promise<FileStat | null> {
+    return statWith(fs.stat, p);
+  }
+
+  async lstat(p: string): Promise<FileStat | null> {
+    return statWith(fs.lstat, p);
+  }
+
+  async rmdir(p: string): Promise<boolean> {
     try {
-      const s = await fs.stat(p);
-      const kind = s.isFile() ? "file" : s.isDirectory() ? "dir" : s.isSocket() ? "socket" : "other";
-      return { kind, size: s.size, mode: s.mode & 0o7777, mtimeMs: s.mtimeMs };
+      await fs.rmdir(p);
+      return true;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return true;
+      if (code === "ENOTEMPTY" || code === "EEXIST") return false;
       throw toQfleetError(e);
     }
   }
@@ -104,6 +117,7 @@ export class LocalHost implements Host {
   async list(dir: string): Promise<string[]> {
     return wrap(() => fs.readdir(dir));
   }
+
 
   spawn(argv: string[]): HostChild {
     const [file, ...args] = argv;
@@ -167,6 +181,17 @@ export class LocalHost implements Host {
   }
 
   async close(): Promise<void> {}
+}
+
+async function statWith(fn: typeof fs.stat | typeof fs.lstat, p: string): Promise<FileStat | null> {
+  try {
+    const s = await fn(p);
+    const kind = s.isFile() ? "file" : s.isDirectory() ? "dir" : s.isSocket() ? "socket" : s.isSymbolicLink() ? "symlink" : "other";
+    return { kind, size: s.size, mode: s.mode & 0o7777, mtimeMs: s.mtimeMs };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
+    throw toQfleetError(e);
+  }
 }
 
 function firstLine(s: string): string {

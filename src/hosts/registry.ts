@@ -6,7 +6,7 @@ import { SshHost } from "./ssh.js";
 import { lease, release } from "./ssh-pool.js";
 
 /** One local Host per process: its capability probe (probeCaps caches per Host) runs once. */
-const LOCAL = new LocalHost();
+export const LOCAL = new LocalHost();
 
 /** Where `ssh -J` goes for a VM's two-hop login: this machine, or a hosts.yaml entry. */
 export type SshJump = "local" | { address: string; port: number; user?: string };

@@ -42,11 +42,13 @@ export class SftpFiles {
     await this.wrap(from, () => this.renameRaw(from, to));
   }
 
-  async stat(p: string): Promise<FileStat | null> {
+  async stat(p: string, opts: { follow?: boolean } = {}): Promise<FileStat | null> {
     try {
-      const s = await call<{ mode: number; size: number; mtime: number }>((cb) => this.sftp.stat(p, cb as never));
+      const s = await call<{ mode: number; size: number; mtime: number }>((cb) =>
+        opts.follow === false ? this.sftp.lstat(p, cb as never) : this.sftp.stat(p, cb as never),
+      );
       const type = s.mode & 0o170000;
-      const kind = type === 0o100000 ? "file" : type === 0o040000 ? "dir" : type === 0o140000 ? "socket" : "other";
+      const kind = type === 0o100000 ? "file" : type === 0o040000 ? "dir" : type === 0o140000 ? "socket" : type === 0o120000 ? "symlink" : "other";
       return { kind, size: s.size, mode: s.mode & 0o7777, mtimeMs: s.mtime * 1000 };
     } catch (e) {
       if ((e as SftpError).code === NO_SUCH_FILE) return null;
@@ -64,6 +66,19 @@ export class SftpFiles {
       await call((cb) => this.sftp.unlink(p, cb));
     } catch (e) {
       if ((e as SftpError).code === NO_SUCH_FILE) return;
+      throw this.error(p, e as SftpError);
+    }
+  }
+
+  /** false when the folder is not empty (SFTP has no distinct status for it: the folder is looked at). */
+  async rmdir(p: string): Promise<boolean> {
+    try {
+      await call((cb) => this.sftp.rmdir(p, cb));
+      return true;
+    } catch (e) {
+      if ((e as SftpError).code === NO_SUCH_FILE) return true;
+      const st = await this.stat(p, { follow: false });
+      if (st?.kind === "dir" && (await this.list(p)).length > 0) return false;
       throw this.error(p, e as SftpError);
     }
   }

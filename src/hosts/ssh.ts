@@ -61,6 +61,14 @@ export class SshHost implements Host {
     return this.conn.files((f) => f.stat(p));
   }
 
+  lstat(p: string): Promise<FileStat | null> {
+    return this.conn.files((f) => f.stat(p, { follow: false }));
+  }
+
+  rmdir(p: string): Promise<boolean> {
+    return this.conn.files((f) => f.rmdir(p));
+  }
+
   list(dir: string): Promise<string[]> {
     return this.conn.files((f) => f.list(dir));
   }

@@ -25,6 +25,15 @@ export interface FieldChange {
 export interface DesiredVm {
   vm: ResolvedVm;
   accel: AccelChoice;
+  /** Why QEMU could not launch it as specified on its host (too long a socket path, too many vCPUs): refused before any change. */
+  launchProblems?: string[];
+}
+
+/** The fleet a plan is made for: its id (null before its fleet.yaml exists), folder and machine. */
+export interface FleetSelf {
+  id: string | null;
+  dir: string;
+  machine: string;
 }
 
 export interface Action {
@@ -35,7 +44,7 @@ export interface Action {
   changes: FieldChange[];
   desired?: DesiredVm;
   /** What was found: enough for executors and for the rendered plan. */
-  actual?: { power: Power; pid?: number; instanceDir: string; protected: boolean; hash?: string };
+  actual?: { power: Power; pid?: number; instanceDir: string; protected: boolean; hash?: string; owned?: boolean };
   /** For update-offline/stop/start: the power state the VM ends in. */
   finalState?: "running" | "stopped";
 }

@@ -25,6 +25,18 @@ export function hostForwards(vm: Pick<ResolvedVm, "ssh" | "forwards">): string[]
   return rules;
 }
 
+/** The -machine value: q35, or arm's virt (GICv3 above 8 vCPUs: GICv2 takes no more). */
+export function machineOption(vm: Pick<ResolvedVm, "arch" | "vcpus">): string {
+  if (vm.arch === "x86_64") return "q35";
+  return vm.vcpus > 8 ? "virt,gic-version=3" : "virt";
+}
+
+/** -cpu: the host's CPU with a hypervisor; under TCG QEMU's default on x86, a Cortex-A57 on arm. */
+export function cpuOptions(vm: Pick<ResolvedVm, "arch">, accel: Accel): string[] {
+  if (accel !== "tcg") return ["-cpu", "host"];
+  return vm.arch === "x86_64" ? [] : ["-cpu", "cortex-a57"];
+}
+
 /**
  * Pure: the full argv (binary first) that launches `vm` daemonized, with QMP on a unix socket
  * in its instance directory, the serial console in serial.log, virtio disks with explicit
@@ -39,9 +51,7 @@ export function buildArgv(vm: ResolvedVm, ctx: LaunchContext): string[] {
   const opt = (...xs: string[]) => a.push(...xs);
 
   opt("-name", `${vm.name},process=qfleet-${vm.name},debug-threads=on`);
-  opt("-machine", x86 ? "q35" : "virt", "-accel", accel);
-  if (accel !== "tcg") opt("-cpu", "host");
-  else if (!x86) opt("-cpu", "cortex-a57");
+  opt("-machine", machineOption(vm), "-accel", accel, ...cpuOptions(vm, accel));
   opt("-smp", String(vm.vcpus), "-m", `${Math.ceil(vm.memory / 2 ** 20)}M`);
   opt("-nodefaults", "-no-user-config", "-display", "none");
   opt("-daemonize", "-pidfile", paths.pidfile);

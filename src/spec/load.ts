@@ -2,6 +2,7 @@ import { posix } from "node:path";
 import { QfleetError, toQfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { checkHostKnown, checkPaths, checkPortClashes, type CheckedSpec } from "./checks.js";
+import { FLEET_FILE, parseFleetFile, type FleetIdentity } from "./fleet-id.js";
 import { sortIssues, type SpecIssue } from "./issues.js";
 import type { HostsFile, VmSpec } from "./schema.js";
 import { validateHostsText, validateVmText } from "./validate-doc.js";
@@ -28,6 +29,8 @@ export interface Fleet {
   specs: LoadedSpec[];
   invalid: string[];
   hosts: HostsFile;
+  /** fleet.yaml's identity; null until the first run that creates something writes it. */
+  identity: FleetIdentity | null;
   issues: SpecIssue[];
 }
 
@@ -56,6 +59,7 @@ export async function loadFleet(host: Host, dir: string, opts: LoadOptions = {})
       hint: "run qfleet in the folder that holds vms/ (and hosts.yaml), or point at it with -C DIR",
     });
   const hosts = await loadHosts(host, root);
+  const identity = await loadIdentity(host, root);
   const files = await readSpecFiles(host, root);
 
   const byName = new Map<string, typeof files>();
@@ -78,8 +82,16 @@ export async function loadFleet(host: Host, dir: string, opts: LoadOptions = {})
     specs: files.filter((f) => f.issues.length === 0 && f.spec).map((f) => ({ name: f.name, file: f.absFile, spec: f.spec!, text: f.text })),
     invalid: [...new Set(bad.map((f) => f.name))],
     hosts: hosts.hosts,
-    issues: sortIssues([...hosts.issues, ...files.flatMap((f) => f.issues)]),
+    identity: identity.identity ?? null,
+    issues: sortIssues([...identity.issues, ...hosts.issues, ...files.flatMap((f) => f.issues)]),
   };
+}
+
+/** fleet.yaml beside vms/ (optional until something is created). */
+export async function loadIdentity(host: Host, dir: string): Promise<{ identity?: FleetIdentity; issues: SpecIssue[] }> {
+  const file = posix.join(dir, FLEET_FILE);
+  if (!(await host.stat(file))) return { issues: [] };
+  return parseFleetFile(await host.readFile(file));
 }
 
 /** Every vms/*.yaml|yml (sorted), each validated on its own (no cross-file checks yet). */

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import { parseDocument, stringify } from "yaml";
 import { QfleetError } from "../errors.js";
@@ -5,8 +6,9 @@ import type { Host } from "../hosts/host.js";
 import { checkHostKnown, checkPaths, checkPortClashes, type CheckedSpec } from "./checks.js";
 import { applyChanges, splitKey, type Changes } from "./edit.js";
 import { NAME_HELP, NAME_RE } from "./fields.js";
+import { FLEET_FILE, fleetFileText, type FleetIdentity } from "./fleet-id.js";
 import { fieldOf, formatIssue, sortIssues, type SpecIssue } from "./issues.js";
-import { loadHosts, readSpecFiles } from "./load.js";
+import { loadHosts, loadIdentity, readSpecFiles } from "./load.js";
 import { validateVmText } from "./validate-doc.js";
 
 /** First line of every spec qfleet creates: editors then validate against the schema. */
@@ -58,6 +60,21 @@ export async function removeSpec(host: Host, dir: string, name: string): Promise
     }
   }
   return removed;
+}
+
+/**
+ * The fleet's identity, made on first need: a fleet.yaml with a new random id is written
+ * beside vms/ when there is none (the caller tells the person to commit it). An invalid
+ * fleet.yaml is never replaced: that would orphan every VM carrying the old id.
+ */
+export async function ensureFleetIdentity(host: Host, dir: string): Promise<{ identity: FleetIdentity; created: boolean }> {
+  const root = posix.resolve(dir);
+  const current = await loadIdentity(host, root);
+  if (current.identity) return { identity: current.identity, created: false };
+  if (current.issues.length) throw invalid(`${FLEET_FILE} is invalid, so this fleet does not know which VMs are its own`, current.issues);
+  const identity = { id: randomBytes(8).toString("hex") };
+  await host.writeFile(posix.join(root, FLEET_FILE), fleetFileText(identity.id));
+  return { identity, created: true };
 }
 
 function checkName(name: string): void {

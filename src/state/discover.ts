@@ -2,9 +2,9 @@ import path from "node:path";
 import { toQfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { withQmp } from "../qemu/qmp.js";
-import { instancePaths } from "./paths.js";
+import { instancePaths, RECORD_FILE } from "./paths.js";
 import { listQemuProcesses, type QemuProcess } from "./processes.js";
-import type { ActualVm, AppliedRecord, HostState, Power } from "./types.js";
+import type { ActualVm, AppliedRecord, HostState, Obstacle, Power } from "./types.js";
 
 /**
  * What exists on one host under the given vm dirs. Contract: never throws for one broken VM
@@ -17,28 +17,48 @@ export async function discoverHost(host: Host, vmDirs: string[]): Promise<HostSt
   const procs = await listQemuProcesses(host);
   const bySocket = new Map(procs.filter((p) => p.qmpSocket).map((p) => [p.qmpSocket!, p]));
   const vms: ActualVm[] = [];
+  const obstacles: Obstacle[] = [];
   for (const vmDir of [...new Set(vmDirs)]) {
-    for (const name of await instanceNames(host, vmDir)) {
-      vms.push(await inspectInstance(host, vmDir, name, bySocket));
-    }
+    const found = await scanVmDir(host, vmDir);
+    obstacles.push(...found.obstacles);
+    for (const name of found.instances) vms.push(await inspectInstance(host, vmDir, name, bySocket));
   }
   const claimed = new Set(vms.map((v) => v.pid).filter((p) => p !== undefined));
   const unmanaged = procs.filter((p) => !claimed.has(p.pid));
-  return { host: host.name, vms, unmanaged };
+  return { host: host.name, vms, unmanaged, obstacles };
 }
 
-async function instanceNames(host: Host, vmDir: string): Promise<string[]> {
+/**
+ * Sorts a vm_dir's entries: a folder holding a record (applied.json, a plain file) is an
+ * instance; a non-empty folder without one, a file or a symbolic link is an obstacle (named,
+ * never adopted or followed); empty folders are neither. A folder whose only trace is a
+ * pidfile or a QMP socket is an obstacle too: its QEMU, if any, is listed as unmanaged.
+ */
+async function scanVmDir(host: Host, vmDir: string): Promise<{ instances: string[]; obstacles: Obstacle[] }> {
   const st = await host.stat(vmDir);
-  if (!st || st.kind !== "dir") return [];
-  const names: string[] = [];
+  const out = { instances: [] as string[], obstacles: [] as Obstacle[] };
+  if (!st || st.kind !== "dir") return out;
+  const obstacle = (name: string, what: string) => out.obstacles.push({ name, vmDir, what });
   for (const entry of (await host.list(vmDir)).sort()) {
     if (entry.startsWith(".")) continue;
-    const p = instancePaths(path.posix.join(vmDir, entry));
-    const [applied, pid, qmp] = await Promise.all([host.stat(p.applied), host.stat(p.pidfile), host.stat(p.qmp)]);
-    if (applied || pid || qmp) names.push(entry);
+    const dir = path.posix.join(vmDir, entry);
+    const kind = (await host.lstat(dir))?.kind;
+    if (kind !== "dir") {
+      if (kind) obstacle(entry, kind === "symlink" ? "a symbolic link (never followed)" : `a ${kind === "file" ? "file" : "special file"}, not a folder`);
+      continue;
+    }
+    const record = (await host.lstat(instancePaths(dir).applied))?.kind;
+    if (record === "file") out.instances.push(entry);
+    else if (record) obstacle(entry, `a folder whose ${RECORD_FILE} is a ${record === "symlink" ? "symbolic link (never followed)" : "special file"}`);
+    else {
+      const inside = (await host.list(dir).catch(() => null)) ?? ["(unreadable)"];
+      if (inside.length) obstacle(entry, `a folder qemu-fleet did not make (no ${RECORD_FILE}), holding ${listSome(inside)}`);
+    }
   }
-  return names;
+  return out;
 }
+
+const listSome = (names: string[]) => names.sort().slice(0, 5).join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
 
 export async function inspectInstance(
   host: Host,

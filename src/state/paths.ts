@@ -1,4 +1,6 @@
 import path from "node:path";
+import type { ResolvedVm } from "../spec/defaults.js";
+import type { AppliedRecord } from "./types.js";
 
 /**
  * The files of one instance directory (`<vm_dir>/<name>/`). Pure: POSIX paths, valid on any
@@ -10,23 +12,56 @@ export interface InstancePaths {
   pidfile: string;
   qmp: string;
   serial: string;
-  log: string;
   uefiVars: string;
 }
 
 export const MAX_SOCKET_PATH = 107;
 
+/** The record that makes a folder an instance (and says who owns it and which files are ours). */
+export const RECORD_FILE = "applied.json";
+
 export function instancePaths(instanceDir: string): InstancePaths {
   const j = (f: string) => path.posix.join(instanceDir, f);
   return {
     dir: instanceDir,
-    applied: j("applied.json"),
+    applied: j(RECORD_FILE),
     pidfile: j("qemu.pid"),
     qmp: j("qmp.sock"),
     serial: j("serial.log"),
-    log: j("qemu.log"),
     uefiVars: j("uefi-vars.fd"),
   };
+}
+
+/** Files every instance has or may have once QEMU ran: listed as ours when it is created. */
+export const BASE_FILES = [RECORD_FILE, "qemu.pid", "qmp.sock", "serial.log"];
+
+/** Names of every file qemu-fleet makes for `vm` in its instance folder (claimed before made). */
+export function filesFor(vm: Pick<ResolvedVm, "firmware" | "disks" | "instanceDir">): string[] {
+  const p = instancePaths(vm.instanceDir);
+  return [
+    ...BASE_FILES,
+    ...(vm.firmware === "uefi" ? [path.posix.basename(p.uefiVars)] : []),
+    ...vm.disks.filter((d) => d.managed && path.posix.dirname(d.path) === vm.instanceDir).map((d) => path.posix.basename(d.path)),
+  ];
+}
+
+/**
+ * Scratch files qemu-fleet makes while it works, under names only it generates: the record's
+ * atomic-write temp files and the monitor's packet dumps (`qfmon-<machine>-<pid>-...pcap`).
+ * Ours whether or not the record lists them; everything else in the folder is ours only if listed.
+ */
+const SCRATCH_RE = /^(\.applied\.json\.[0-9]+\.[0-9]+\.tmp|qfmon-[0-9a-f]{6}-[0-9]+-[A-Za-z0-9._-]+\.pcap)$/;
+export const isScratchFile = (name: string) => SCRATCH_RE.test(name);
+
+/**
+ * Names of the files qemu-fleet made in an instance folder, from its record: the list itself,
+ * or for a record written before the list existed, what qemu-fleet always made (the base
+ * files, the UEFI variable store, the disks it created there). Never a disk given by `path:`.
+ */
+export function ownedFiles(rec: Pick<AppliedRecord, "vm" | "files">): Set<string> {
+  const dir = rec.vm.instanceDir;
+  const userDisks = new Set(rec.vm.disks.filter((d) => !d.managed).map((d) => d.path));
+  return new Set((rec.files ?? filesFor(rec.vm)).filter((n) => !userDisks.has(path.posix.join(dir, n))));
 }
 
 /** A message when the QMP socket path is too long for the OS, else null. */

@@ -19,6 +19,23 @@ export interface AppliedRecord {
   startedAt?: string;
   /** Host ports the running process really forwards (live updates change them). */
   liveForwards?: string[];
+  /** The fleet that owns this instance; absent in records made before ownership existed. */
+  owner?: InstanceOwner;
+  /**
+   * Names (relative to the instance folder) of the files qemu-fleet made there: the only ones
+   * a delete removes. Listed BEFORE each is made, so a crash never leaves one of ours unlisted.
+   * Absent in older records: see ownedFiles.
+   */
+  files?: string[];
+}
+
+/** Who owns an instance: a fleet id, and where that fleet was last seen (for messages). */
+export interface InstanceOwner {
+  id: string;
+  /** The fleet folder, as last seen. */
+  dir: string;
+  /** The machine that fleet folder was on (os.hostname()). */
+  machine: string;
 }
 
 export type Power = "running" | "paused" | "stopped" | "broken";
@@ -38,9 +55,19 @@ export interface ActualVm {
   reasons: string[];
 }
 
+/** Something in a vm_dir at a VM's name that is not an instance: never adopted, never removed. */
+export interface Obstacle {
+  name: string;
+  vmDir: string;
+  /** What is in the way, for the refusal: "a folder holding notes.txt, data.raw", "a symbolic link". */
+  what: string;
+}
+
 export interface HostState {
   host: string;
   vms: ActualVm[];
+  /** Entries of the scanned vm_dirs that are not instances (foreign folders, files, symlinks). */
+  obstacles?: Obstacle[];
   /** QEMU processes that no instance directory of ours accounts for: listed, never touched. */
   unmanaged: QemuProcess[];
   /** Set when the host could not be inspected at all: its VMs are unknown, not orphans. */
