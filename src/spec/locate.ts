@@ -45,26 +45,15 @@ export function makeLocator(doc: Document, lc: LineCounter): Locate {
   };
 }
 
-export function findPair(map: YAMLMap, key: PropertyKey): Pair | undefined {
-  return map.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
-}
+const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
 
-/** The key whose node starts at `offset`, with its path and its map (for duplicate-key errors). */
-export function keyAt(doc: Document, offset: number): { path: (string | number)[]; map: YAMLMap; pair: Pair } | undefined {
-  const walk = (node: unknown, path: (string | number)[]): ReturnType<typeof keyAt> => {
-    if (isMap(node))
-      for (const pair of node.items) {
-        const k = isScalar(pair.key) ? String(pair.key.value) : "?";
-        if ((pair.key as Node | null)?.range?.[0] === offset) return { path: [...path, k], map: node, pair };
-        const found = walk(pair.value, [...path, k]);
-        if (found) return found;
-      }
-    if (isSeq(node))
-      for (const [i, item] of node.items.entries()) {
-        const found = walk(item, [...path, i]);
-        if (found) return found;
-      }
-    return undefined;
-  };
-  return walk(doc.contents, []);
+/** The pair of `key` in `map` (the first, for a duplicated key); an index per map keeps lookups O(1). */
+export function findPair(map: YAMLMap, key: PropertyKey): Pair | undefined {
+  let index = indexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) if (isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
+    indexes.set(map, index);
+  }
+  return index.get(String(key));
 }

@@ -1,7 +1,8 @@
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { z } from "zod";
 import { didYouMean, fieldOf, type SpecIssue } from "./issues.js";
-import { keyAt, makeLocator, type Locate } from "./locate.js";
+import { depthProblem, MAX_ISSUES_PER_FILE, sizeProblem } from "./limits.js";
+import { makeLocator, type Locate } from "./locate.js";
 import { knownKeysAt, messageFor, valueAt } from "./zod-messages.js";
 
 /**
@@ -27,23 +28,25 @@ export interface ParseOptions {
 }
 
 export function parseDoc<T>(text: string, file: string, schema: z.ZodType<T>, opts: ParseOptions): ParsedDoc<T> {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const locate = makeLocator(doc, lineCounter);
   const issues: SpecIssue[] = [];
   const add = (pos: { line: number; col: number }, field: string, message: string) => issues.push({ file, ...pos, field, message });
-
-  for (const e of doc.errors) {
-    const pos = lineCounter.linePos(e.pos[0]);
-    const dup = e.code === "DUPLICATE_KEY" ? keyAt(doc, e.pos[0]) : undefined;
-    if (dup) {
-      const name = String(dup.path[dup.path.length - 1]);
-      const first = dup.map.items.find((p) => isScalar(p.key) && String(p.key.value) === name && p !== dup.pair);
-      const where = (first?.key as { range?: number[] } | undefined)?.range;
-      add(pos, fieldOf(dup.path), `duplicate key '${name}'${where ? ` (first given on line ${lineCounter.linePos(where[0]).line})` : ""}`);
-    } else add(pos, "", `YAML syntax error: ${e.message.split("\n")[0]}`);
+  const tooBig = sizeProblem(text) ?? depthProblem(text);
+  if (tooBig) {
+    const at = typeof tooBig === "string" ? { line: 1, col: 1, message: tooBig } : tooBig;
+    add(at, "", at.message);
+    return { issues, locate: () => ({ line: 1, col: 1 }), doc: new Document(null) };
   }
-  if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) return { issues, locate, doc };
+  const lineCounter = new LineCounter();
+  // uniqueKeys off: the library's own check is quadratic in a map's size; duplicateKeys() is linear
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  const locate = makeLocator(doc, lineCounter);
+
+  for (const e of doc.errors) add(lineCounter.linePos(e.pos[0]), "", `YAML syntax error: ${e.message.split("\n")[0]}`);
+  if (doc.errors.length) return { issues, locate, doc };
+  for (const d of duplicateKeys(doc.contents, [])) {
+    const line = (n: Node) => lineCounter.linePos(n.range![0]);
+    add(line(d.key), fieldOf(d.path), `duplicate key '${d.path[d.path.length - 1]}' (first given on line ${line(d.first).line})`);
+  }
 
   let raw: unknown;
   try {
@@ -67,8 +70,11 @@ export function parseDoc<T>(text: string, file: string, schema: z.ZodType<T>, op
     for (const iss of r.error.issues) {
       const path = iss.path as PropertyKey[];
       if (iss.code === "unrecognized_keys") {
+        const known = knownKeysAt(schema, path);
         for (const key of iss.keys) {
-          const message = opts.unknownKey?.(path, key) ?? `unknown key '${key}'${didYouMean(key, knownKeysAt(schema, path))}`;
+          // suggestions only for problems that will be shown (see capped): they cost an edit distance per known key
+          const hint = issues.length < MAX_ISSUES_PER_FILE ? didYouMean(key, known) : "";
+          const message = opts.unknownKey?.(path, key) ?? `unknown key '${key}'${hint}`;
           add(locate([...path, key], { atKey: true }), fieldOf([...path, key]), message);
         }
         continue;
@@ -76,8 +82,33 @@ export function parseDoc<T>(text: string, file: string, schema: z.ZodType<T>, op
       const atKey = iss.code === "invalid_key" || (iss.code === "custom" && iss.params?.atKey === true);
       add(locate(path, { atKey }), fieldOf(path), messageFor(iss, valueAt(raw, path)));
     }
-  const unique = dedupe(issues);
+  const unique = capped(dedupe(issues), file);
   return unique.length === 0 && r.success ? { value: r.data, issues: unique, raw, locate, doc } : { issues: unique, raw, locate, doc };
+}
+
+/** Every key given twice in a map, at any depth, with its first occurrence. Linear in the document. */
+function duplicateKeys(node: unknown, path: (string | number)[]): { path: (string | number)[]; key: Node; first: Node }[] {
+  const out: { path: (string | number)[]; key: Node; first: Node }[] = [];
+  if (isMap(node)) {
+    const seen = new Map<string, Node>();
+    for (const pair of node.items) {
+      const name = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (name !== undefined && pair.key && (pair.key as Node).range) {
+        const first = seen.get(name);
+        if (first) out.push({ path: [...path, name], key: pair.key as Node, first });
+        else seen.set(name, pair.key as Node);
+      }
+      out.push(...duplicateKeys(pair.value, [...path, name ?? "?"]));
+    }
+  } else if (isSeq(node)) node.items.forEach((item, i) => out.push(...duplicateKeys(item, [...path, i])));
+  return out;
+}
+
+/** At most MAX_ISSUES_PER_FILE problems, then one line counting the rest. */
+function capped(issues: SpecIssue[], file: string): SpecIssue[] {
+  if (issues.length <= MAX_ISSUES_PER_FILE) return issues;
+  const rest = issues.length - MAX_ISSUES_PER_FILE;
+  return [...issues.slice(0, MAX_ISSUES_PER_FILE), { file, line: 1, col: 1, field: "", message: `and ${rest} more problem(s) not shown` }];
 }
 
 function dedupe(issues: SpecIssue[]): SpecIssue[] {
