@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import path from "node:path";
 import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
+import { thisMachine } from "../hosts/local.js";
 
 /**
  * One reconcile per vm_dir per host at a time. The lock is a kernel flock held by a child
@@ -13,6 +13,8 @@ import type { Host } from "../hosts/host.js";
 export interface HeldLock { release(): Promise<void> }
 
 const BUSY_EXIT = 75;
+/** flock(1) exits EX_CANTCREAT when it cannot open (create) the lock file. */
+const CANT_CREATE_EXIT = 73;
 
 /** One per reconcile run: the locks a run already holds are recognised by it (see acquireLock). */
 export const newRunToken = (): string => randomBytes(8).toString("hex");
@@ -32,19 +34,23 @@ export async function acquireLock(host: Host, vmDir: string, action: string, opt
     const code = await child.exited;
     const holder = await host.readFile(infoFile).then((t) => JSON.parse(t) as Record<string, unknown>).catch(() => null);
     // two hosts.yaml names for one machine lead one run here twice: that lock is already its own
-    if (holder && holder.pid === process.pid && holder.machine === hostname() && holder.token === token) return { release: async () => undefined };
+    if (holder && holder.pid === process.pid && holder.machine === thisMachine() && holder.token === token) return { release: async () => undefined };
     const who = holder ? `pid ${holder.pid} on ${holder.machine ?? "?"} (${holder.action}, since ${holder.since})` : "another process";
     if (code === BUSY_EXIT || code === 1) {
       throw new QfleetError("BUSY", `${vmDir} on ${host.name} is locked by ${who}`, {
         hint: opts.waitSeconds ? "it did not finish in time" : "wait for it to finish, or pass --wait to queue behind it",
       });
     }
+    if (code === CANT_CREATE_EXIT)
+      throw new QfleetError("BAD_INPUT", `cannot create the lock file ${lockFile} on ${host.name}: ${vmDir} is read-only or not writable by this user`, {
+        hint: "use a vm_dir this user can write (spec vm_dir, hosts.yaml vm_dir or QFLEET_VM_DIR), or remount it read-write",
+      });
     throw new QfleetError("MISSING_TOOL", `could not take the lock on ${vmDir} on ${host.name} (flock exited ${code})`, {
       hint: "flock comes with util-linux: Debian/Ubuntu `apt-get install util-linux`",
     });
   }
   try {
-    await host.writeFile(infoFile, JSON.stringify({ pid: process.pid, machine: hostname(), token, action, since: new Date().toISOString() }) + "\n");
+    await host.writeFile(infoFile, JSON.stringify({ pid: process.pid, machine: thisMachine(), token, action, since: new Date().toISOString() }) + "\n");
   } catch (e) {
     child.stdin.end(); // a lock whose holder we cannot report is released, never left held
     await child.exited;

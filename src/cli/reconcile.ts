@@ -73,7 +73,7 @@ async function run(f: Flags): Promise<number> {
   };
   const r = await reconcile(opts).finally(() => view?.stop());
   if (f.json) {
-    printJson({ success: r.exitCode === 0 || (f.check && r.exitCode === 2), applied: r.applied, plan: r.plan, results: r.results, problems: r.issues, notes: r.notes, exitCode: r.exitCode });
+    printJson({ success: r.exitCode === 0 || (Boolean(f.check) && r.exitCode === 2), applied: r.applied, plan: r.plan, results: r.results, problems: r.issues, notes: r.notes, exitCode: r.exitCode });
     return r.exitCode;
   }
   for (const res of r.results.filter((x) => !x.ok)) {

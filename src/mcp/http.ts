@@ -52,7 +52,7 @@ export async function serveHttp(ctx: ToolContext, port: number): Promise<http.Se
 }
 
 function bearerOk(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(/^Bearer (.+)$/.exec(header ?? "")?.[1] ?? "");
+  const given = Buffer.from(/^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? ""); // the scheme is case-insensitive (RFC 9110)
   const want = Buffer.from(token);
   return given.length === want.length && timingSafeEqual(given, want);
 }

@@ -93,6 +93,11 @@ describe("MCP protocol (real client, built server over stdio and HTTP)", () => {
       expect(rebinding).toBe(403);
     });
 
+    it("reads the Authorization scheme case-insensitively, as HTTP says", async () => {
+      for (const scheme of ["bearer", "BEARER", "Bearer"]) expect((await post({ authorization: `${scheme} ${token}` })).status, scheme).toBe(200);
+      expect((await post({ authorization: `Basic ${token}` })).status).toBe(401);
+    });
+
     it("serves a real client with the token", async () => {
       const client = new Client({ name: "http-test", version: "1" });
       await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
