@@ -1,4 +1,6 @@
 import type { Inventory } from "./inventory.js";
+import { ownershipOf } from "./plan/diff.js";
+import { describeOwner } from "./spec/fleet-id.js";
 import { humanSize } from "./units.js";
 
 export interface ListedVm {
@@ -10,11 +12,13 @@ export interface ListedVm {
   memory_bytes: number;
   disk: string;
   disks: { path: string; format: string; size?: number; base?: string }[];
-  /** running | paused | stopped | broken | not-created | invalid-spec | orphan */
+  /** running | paused | stopped | broken | not-created | invalid-spec | orphan (own, no spec); another fleet's instance shows its power */
   status: string;
   pid?: number;
   ssh_port?: number;
   managed: true;
+  /** Set for an instance this fleet did not make: who owns it, or "no owner recorded" (made before ownership). */
+  owner?: string;
 }
 
 export interface ListedProcess {
@@ -47,7 +51,10 @@ export function listVms(inv: Inventory, f: ListFilter = {}): { vms: ListedVm[]; 
   }
   for (const a of actual) {
     if (seen.has(a.instanceDir) || !a.applied) continue;
-    vms.push(row(a.applied.vm, inv.fleet.invalid.includes(a.name) ? "invalid-spec" : "orphan", a.pid, a.power));
+    const ownership = ownershipOf(a, inv.self);
+    const owner = ownership === "foreign" ? describeOwner(a.applied.owner!, inv.self.machine) : ownership === "unowned" ? "no owner recorded" : undefined;
+    const status = ownership === "foreign" ? a.power : inv.fleet.invalid.includes(a.name) ? "invalid-spec" : "orphan";
+    vms.push({ ...row(a.applied.vm, status, a.pid, a.power), ...(owner && { owner }) });
   }
   const unmanaged = inv.hosts.flatMap((h) =>
     h.unmanaged.map((p): ListedProcess => ({ pid: p.pid, name: p.name, host: h.host, arch: p.arch, ports: p.ports, status: "running", managed: false })),

@@ -31,8 +31,8 @@ export function registerList(program: Command): void {
         else
           process.stdout.write(
             table([
-              ["NAME", "HOST", "ARCH", "VCPUS", "MEMORY", "STATUS", "SSH", "DISKS"],
-              ...vms.map((v) => [v.name, v.host, v.arch, String(v.vcpus), v.memory, v.status, v.ssh_port ? String(v.ssh_port) : "-", v.disk || "-"]),
+              ["NAME", "HOST", "ARCH", "VCPUS", "MEMORY", "STATUS", "SSH", "DISKS", ...(vms.some((v) => v.owner) ? ["OWNER"] : [])],
+              ...vms.map((v) => [v.name, v.host, v.arch, String(v.vcpus), v.memory, v.status, v.ssh_port ? String(v.ssh_port) : "-", v.disk || "-", ...(vms.some((x) => x.owner) ? [v.owner ?? "this fleet"] : [])]),
             ]) + "\n",
           );
         if (unmanaged.length) {

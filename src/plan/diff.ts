@@ -61,7 +61,7 @@ export function planChanges(desired: DesiredVm[], hosts: HostState[], invalid: s
       actions.push(refused(d, `an instance of ${d.vm.name} exists in ${elsewhere.vmDir}, not in vm_dir ${d.vm.vmDir}: move it by hand or set vm_dir back`));
       continue;
     }
-    const obstacle = !a && hs.obstacles?.find((o) => o.name === d.vm.name && o.vmDir === d.vm.vmDir);
+    const obstacle = !a && d.vm.state !== "absent" && hs.obstacles?.find((o) => o.name === d.vm.name && o.vmDir === d.vm.vmDir);
     if (obstacle) {
       actions.push(refused(d, `${d.vm.instanceDir} is ${obstacle.what}: qemu-fleet never adopts or removes it; move it away, or set another vm_dir for ${d.vm.name}`));
       continue;

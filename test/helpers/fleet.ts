@@ -22,9 +22,10 @@ export interface TestFleet {
 
 export const CLI = path.join(REPO_ROOT, "dist", "cli", "main.js");
 
-export function makeFleet(): TestFleet {
+/** `vmDir` shares another fleet's vm dir (two fleets on one machine); by default each has its own. */
+export function makeFleet(opts: { vmDir?: string } = {}): TestFleet {
   const dir = mkdtempSync("/tmp/qft-");
-  const vmDir = path.join(dir, "i");
+  const vmDir = opts.vmDir ?? path.join(dir, "i");
   mkdirSync(path.join(dir, "vms"));
   // stub VMs have no OS to act on ACPI powerdown: a short graceful-stop limit keeps tests fast
   const env = { QFLEET_VM_DIR: vmDir, QFLEET_STOP_TIMEOUT: "5" };

@@ -130,6 +130,7 @@ describe("reconcile faults (real QEMU, TCG)", () => {
     const r = await f.qfleet(["reconcile"]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`p1: host port ${port} on 127\\.0\\.0\\.1 is already in use by pid ${process.pid}`));
+    expect(r.stderr).not.toMatch(/p1: p1:/); // the VM is named once per line
     expect(existsSync(`${f.vmDir}/p1/qemu.pid`)).toBe(false);
     expect(await qmpQuery(`${f.vmDir}/p2/qmp.sock`, "query-status")).toMatchObject({ status: "running" });
   });

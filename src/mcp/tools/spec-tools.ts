@@ -76,35 +76,34 @@ export const applyVmSpec = defineTool({
   description:
     "Create or change vms/NAME.yaml, keeping its comments: give `spec` (the whole spec; keys left out are removed) or `patch` (only the keys to " +
     "change; null removes a key; dotted keys like \"ssh.port\" work). The result is validated first (problems with line and field, nothing " +
-    "written). Then, unless reconcile is false, that VM is reconciled. state: absent deletes the VM and its disks: the person is asked first.",
+    "written). Then, unless reconcile is false, that VM is reconciled. state: absent (deletes the VM and its disks) and lifting protected: true " +
+    "are the person's decisions: they are asked first.",
   input: {
     name: vmName,
     spec: z.record(z.string(), z.unknown()).optional().describe("the whole spec"),
     patch: z.record(z.string(), z.unknown()).optional().describe("the keys to change"),
     reconcile: z.boolean().default(true),
-    confirm: z.boolean().optional().describe("only for state: absent, after the person agreed"),
+    confirm: z.boolean().optional().describe("only for state: absent or lifting protected, after the person agreed"),
   },
   output: { success: z.boolean(), file: z.string(), created: z.boolean(), yaml: z.string(), plan: z.array(actionShape), plan_text: z.string(), results: z.array(actionShape) },
   annotations: { readOnlyHint: false, destructiveHint: true },
   async run(a, call, ctx) {
     if ((a.spec === undefined) === (a.patch === undefined)) throw new QfleetError("BAD_INPUT", "give exactly one of spec or patch");
-    const { s } = await specOf(ctx.dir, a.name);
-    let changes = a.patch ?? {};
-    if (a.spec) {
-      // the keys to drop come from the file as written, valid or not (an invalid spec has no parsed form)
-      const raw = await rawSpec(ctx.dir, a.name);
-      let old: Record<string, unknown> = {};
-      try {
-        old = raw ? ((parse(raw.text) ?? {}) as Record<string, unknown>) : {};
-      } catch {
-        /* not YAML at all: writeSpec refuses it with the located error */
-      }
-      const drop = Object.fromEntries(Object.keys(old).map((k) => [k, undefined]));
-      changes = { ...drop, ...a.spec };
+    // the file as written, valid or not (an invalid spec has no parsed form): the keys a whole spec drops, and what protects it now
+    const raw = await rawSpec(ctx.dir, a.name);
+    let old: Record<string, unknown> = {};
+    try {
+      old = raw ? ((parse(raw.text) ?? {}) as Record<string, unknown>) : {};
+    } catch {
+      /* not YAML at all: writeSpec refuses it with the located error */
     }
-    if (changes.state === "absent" && s?.spec.state !== "absent" && a.reconcile) {
-      await call.confirm(`state: absent deletes VM ${a.name}, its folder and the disks qemu-fleet created for it.`, a.confirm);
-    }
+    const changes = a.patch ?? { ...Object.fromEntries(Object.keys(old).map((k) => [k, undefined])), ...a.spec };
+    // lifting protection or asking for deletion are a person's decisions, whether or not this call reconciles
+    const after = (key: string) => (key in changes ? changes[key] : old[key]);
+    if (old.protected === true && after("protected") !== true)
+      await call.confirm(`This lifts protected: true from VM ${a.name}: afterwards it can be deleted or replaced.`, a.confirm);
+    if (after("state") === "absent" && old.state !== "absent")
+      await call.confirm(`state: absent deletes VM ${a.name} (now, or at the next reconcile): the files qemu-fleet made for it, its disks included.`, a.confirm);
     const w = await writeSpec(host, ctx.dir, a.name, changes);
     const r = a.reconcile ? await reconcileFor(ctx, call, [a.name], { tolerateFailure: true }) : await reconcileFor(ctx, call, [a.name], { dryRun: true });
     const ok = r.results.every((x) => x.ok) && !r.plan.actions.some((x) => FAILED_KINDS.has(x.kind));
