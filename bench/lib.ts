@@ -11,7 +11,8 @@ export interface BenchFleet {
   dir: string;
   vmDir: string;
   env: Record<string, string>;
-  cli(args: string[]): Promise<number>;
+  /** Runs the CLI on this fleet; resolves with its wall time in ms. Exit codes other than 0 (and `allowExit`) throw. */
+  cli(args: string[], opts?: { allowExit?: number[] }): Promise<number>;
   cleanup(): void;
 }
 
@@ -24,11 +25,11 @@ export function benchFleet(): BenchFleet {
     dir,
     vmDir,
     env,
-    async cli(args) {
+    async cli(args, opts = {}) {
       const t0 = process.hrtime.bigint();
       const r = await execa("node", [CLI, ...args, "-C", dir], { env, reject: false, stdin: "ignore" });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (r.exitCode !== 0) throw new Error(`qfleet ${args.join(" ")} exited ${r.exitCode}: ${r.stderr}`);
+      if (r.exitCode !== 0 && !opts.allowExit?.includes(r.exitCode ?? -1)) throw new Error(`qfleet ${args.join(" ")} exited ${r.exitCode}: ${r.stderr}`);
       return ms;
     },
     cleanup() {
@@ -69,6 +70,26 @@ export async function timeMs(fn: () => Promise<unknown>): Promise<number> {
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
+
+/**
+ * A measured command against its baseline, interleaved (A, B, A, B ...) so both see the same
+ * machine load: the median of each, and the ratio B/A per pair as median and min-max.
+ */
+export interface Paired { base: number; value: number; ratio: number; min: number; max: number }
+export async function interleaved(pairs: number, baseline: () => Promise<number>, measured: () => Promise<number>): Promise<Paired> {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    a.push(await baseline());
+    b.push(await measured());
+  }
+  const ratios = b.map((x, i) => x / a[i]).sort((x, y) => x - y);
+  const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  return { base: mid(a), value: mid(b), ratio: mid(ratios), min: ratios[0], max: ratios[ratios.length - 1] };
+}
+
+/** "1.84x (1.70-2.02)": a paired ratio as the report prints it. */
+export const ratioText = (p: Paired) => `${p.ratio.toFixed(2)}x (${p.min.toFixed(2)}-${p.max.toFixed(2)})`;
 
 export interface Row { name: string; value: string; baseline: string; ratio: string; goal: string; ok: boolean }
 export function report(rows: Row[]): void {

@@ -3,6 +3,7 @@ import { mcpBench } from "./mcp.js";
 import { monitorCpu } from "./monitor.js";
 import { noopReconcile, nodeStart, plan1000, start20 } from "./reconcile.js";
 import { remoteBench } from "./remote.js";
+import { validateLarge } from "./validate.js";
 import { watchLatency } from "./watch.js";
 
 /**
@@ -13,7 +14,7 @@ import { watchLatency } from "./watch.js";
 const base = await nodeStart();
 const rows: Row[] = [];
 const benches: (() => Promise<Row | Row[]>)[] = [
-  () => noopReconcile(base), () => start20(), () => plan1000(base),
+  () => noopReconcile(base), () => start20(), () => plan1000(base), () => validateLarge(),
   () => mcpBench(),
   () => monitorCpu(), () => watchLatency(),
   () => remoteBench(),
