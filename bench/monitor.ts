@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { loadInventory } from "../src/inventory.js";
+import { loadInventory } from "../src/fleet/inventory.js";
 import { findRunningVm, monitorVms } from "../src/monitor/index.js";
 import { benchFleet, stubSpecs, type Row } from "./lib.js";
 

@@ -2,7 +2,7 @@ import { execa } from "execa";
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { WATCH_DEBOUNCE_MS, WRITE_SETTLE_MS } from "../src/watch.js";
+import { WATCH_DEBOUNCE_MS, WRITE_SETTLE_MS } from "../src/watch/watch.js";
 import { benchFleet, CLI, median, type BenchFleet, type Row } from "./lib.js";
 
 const RUNS = 5;

@@ -21,7 +21,7 @@ interface JsonOpt { json?: boolean; host?: string; dir?: string }
  */
 async function hostFor(o: JsonOpt, paths: (string | undefined)[]): Promise<Host> {
   if (!o.host) return new LocalHost();
-  const { registryFromDir } = await import("../hosts/from-dir.js");
+  const { registryFromDir } = await import("../fleet/registry-from-dir.js");
   const host = (await registryFromDir(o.dir ?? ".")).get(o.host);
   const relative = o.host === "local" ? undefined : paths.find((p) => p !== undefined && !path.posix.isAbsolute(p));
   if (relative !== undefined) throw new QfleetError("BAD_INPUT", `${relative}: give an absolute path; it names a file on ${o.host}`);

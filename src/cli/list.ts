@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { QfleetError } from "../errors.js";
-import { loadInventory } from "../inventory.js";
-import { listVms, type ListFilter } from "../list.js";
+import { loadInventory } from "../fleet/inventory.js";
+import { listVms, type ListFilter } from "../fleet/list.js";
 import { table } from "./format.js";
 import { action, printJson } from "./output.js";
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { QfleetError, toQfleetError } from "../errors.js";
-import { loadInventory } from "../inventory.js";
+import { loadInventory } from "../fleet/inventory.js";
 import { findRunningVm, monitorVms, validateMonitorArgs, type RunningVm, type VmSample } from "../monitor/index.js";
 import { TABLE_HEAD, tableRow } from "../monitor/render.js";
 import { table } from "./format.js";

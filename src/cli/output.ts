@@ -1,5 +1,5 @@
 import { exitCodeFor, toQfleetError } from "../errors.js";
-import { closeAllSshConnections } from "../hosts/ssh-pool.js";
+import { closeAllSshConnections } from "../hosts/ssh/pool.js";
 
 /**
  * The CLI's contract for output: results go to stdout (JSON with --json, text otherwise),

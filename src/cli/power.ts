@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { QfleetError } from "../errors.js";
 import { LocalHost } from "../hosts/local.js";
-import { locateQemu, setPowerState, stopUnmanaged } from "../power.js";
-import { defaultStopTimeoutMs } from "../reconcile.js";
+import { locateQemu, setPowerState, stopUnmanaged } from "../fleet/power.js";
+import { defaultStopTimeoutMs } from "../fleet/reconcile.js";
 import { renderAction } from "../plan/render.js";
 import { eventsView } from "./events-view.js";
 import { positiveInt, seconds } from "./options.js";

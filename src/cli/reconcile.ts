@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { formatIssue } from "../spec/load.js";
 import { renderAction, renderPlan } from "../plan/render.js";
-import { defaultStopTimeoutMs, reconcile, type ReconcileOptions } from "../reconcile.js";
+import { defaultStopTimeoutMs, reconcile, type ReconcileOptions } from "../fleet/reconcile.js";
 import { eventsView } from "./events-view.js";
 import { positiveInt, seconds } from "./options.js";
 import { action, printJson } from "./output.js";

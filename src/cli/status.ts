@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { loadInventory } from "../inventory.js";
-import { vmStatus, type VmStatus } from "../status.js";
+import { loadInventory } from "../fleet/inventory.js";
+import { vmStatus, type VmStatus } from "../fleet/status.js";
 import { humanDuration } from "./format.js";
 import { seconds } from "./options.js";
 import { action, printJson } from "./output.js";

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { QfleetError } from "../errors.js";
-import { defaultStopTimeoutMs } from "../reconcile.js";
-import { DEFAULT_RESYNC_S, watchFleet, type WatchEvent } from "../watch.js";
+import { defaultStopTimeoutMs } from "../fleet/reconcile.js";
+import { DEFAULT_RESYNC_S, watchFleet, type WatchEvent } from "../watch/watch.js";
 import { positiveInt, seconds } from "./options.js";
 import { action } from "./output.js";
 

@@ -2,8 +2,8 @@ import { QfleetError } from "../errors.js";
 import type { HostEntry, HostsFile } from "../spec/schema.js";
 import type { Host } from "./host.js";
 import { LocalHost } from "./local.js";
-import { SshHost } from "./ssh.js";
-import { lease, release } from "./ssh-pool.js";
+import { SshHost } from "./ssh/host.js";
+import { lease, release } from "./ssh/pool.js";
 
 /** One local Host per process: its capability probe (probeCaps caches per Host) runs once. */
 export const LOCAL = new LocalHost();

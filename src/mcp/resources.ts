@@ -1,9 +1,9 @@
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { QfleetError } from "../errors.js";
-import { loadInventory, loadSpecs } from "../inventory.js";
+import { loadInventory, loadSpecs } from "../fleet/inventory.js";
 import { NAME_RE } from "../spec/schema.js";
 import { instancePaths } from "../state/paths.js";
-import { vmStatus } from "../status.js";
+import { vmStatus } from "../fleet/status.js";
 import type { ToolContext } from "./tool.js";
 
 const CONSOLE_TAIL_BYTES = 16 * 1024;

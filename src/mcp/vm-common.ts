@@ -1,9 +1,9 @@
 import { QfleetError } from "../errors.js";
 import type { ActionResult } from "../apply/run.js";
-import { reconcile, type ReconcileResult } from "../reconcile.js";
+import { reconcile, type ReconcileResult } from "../fleet/reconcile.js";
 import { KIND_LABEL } from "../plan/render.js";
 import { FAILED_KINDS } from "../plan/types.js";
-import { resolveAdhocHost } from "../hosts/adhoc.js";
+import { resolveAdhocHost } from "../spec/hosts-edit.js";
 import type { ToolCall, ToolContext } from "./tool.js";
 
 /**

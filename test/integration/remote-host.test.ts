@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SshHost } from "../../src/hosts/ssh.js";
+import { SshHost } from "../../src/hosts/ssh/host.js";
 import type { HostEntry } from "../../src/spec/hosts-schema.js";
 import { waitGone } from "../helpers/fleet.js";
 import { makeLab, type Lab } from "../helpers/sshd-lab.js";

@@ -1,7 +1,7 @@
 import { execa, type ResultPromise } from "execa";
 import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WatchEvent } from "../../src/watch.js";
+import type { WatchEvent } from "../../src/watch/watch.js";
 import { CLI, isAlive, makeFleet, stubSpec, waitGone, type TestFleet } from "../helpers/fleet.js";
 import { qmpQuery } from "../helpers/qmp.js";
 

@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { fingerprint, hostFieldMatches, judgeHostKey, keysFor, keyType, knownHostsLine, knownHostsName } from "../../src/hosts/known-hosts.js";
-import { lookupSshConfig } from "../../src/hosts/ssh-config.js";
+import { fingerprint, hostFieldMatches, judgeHostKey, keysFor, keyType, knownHostsLine, knownHostsName } from "../../src/hosts/ssh/known-hosts.js";
+import { lookupSshConfig } from "../../src/hosts/ssh/config.js";
 import { useTmpDir } from "../helpers/tmp.js";
 
 /**

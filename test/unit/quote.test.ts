@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { shellCommand, shellQuote } from "../../src/hosts/quote.js";
+import { shellCommand, shellQuote } from "../../src/hosts/ssh/quote.js";
 
 /**
  * The quoting every remote command goes through, checked against real shells: whatever the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ReconcileQueue, type RunTarget } from "../../src/watch-queue.js";
+import { ReconcileQueue, type RunTarget } from "../../src/watch/queue.js";
 
 /** A fake reconcile: records what ran, and finishes only when the test says so. */
 function harness() {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Action, Plan } from "../../src/plan/types.js";
 import type { SpecIssue } from "../../src/spec/load.js";
-import { WatchReporter, type WatchEvent } from "../../src/watch-report.js";
+import { WatchReporter, type WatchEvent } from "../../src/watch/report.js";
 
 const plan = (...actions: Partial<Action>[]): Plan => ({
   actions: actions.map((a) => ({ vm: "a", host: "local", kind: "noop", reason: "running, as the spec says", changes: [], ...a })),

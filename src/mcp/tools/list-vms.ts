@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
-import { loadInventory } from "../../inventory.js";
-import { listVms } from "../../list.js";
+import { loadInventory } from "../../fleet/inventory.js";
+import { listVms } from "../../fleet/list.js";
 import { defineTool } from "../tool.js";
 import { hostFromArgs } from "../vm-common.js";
 import { remoteArgs } from "./remote-args.js";

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
 import { LocalHost } from "../../hosts/local.js";
-import { loadSpecs } from "../../inventory.js";
-import { setPowerState } from "../../power.js";
+import { loadSpecs } from "../../fleet/inventory.js";
+import { setPowerState } from "../../fleet/power.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { removeSpec, writeSpec } from "../../spec/write.js";
 import { humanSize } from "../../units.js";

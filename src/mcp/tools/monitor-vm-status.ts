@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
-import { loadInventory } from "../../inventory.js";
+import { loadInventory } from "../../fleet/inventory.js";
 import { MONITOR_DEFAULT_INTERVAL_S, MONITOR_MAX_COUNT, MONITOR_MAX_INTERVAL_S, monitorVmStatus } from "../../monitor/index.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { defineTool } from "../tool.js";

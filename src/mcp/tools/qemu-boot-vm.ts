@@ -3,11 +3,11 @@ import { z } from "zod";
 import { QfleetError } from "../../errors.js";
 import { LocalHost } from "../../hosts/local.js";
 import { portHolder } from "../../apply/launch.js";
-import { loadInventory, loadSpecs } from "../../inventory.js";
+import { loadInventory, loadSpecs } from "../../fleet/inventory.js";
 import { imageInfo } from "../../qemu/img.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { writeSpec } from "../../spec/write.js";
-import { sshCommand, vmStatus } from "../../status.js";
+import { sshCommand, vmStatus } from "../../fleet/status.js";
 import { defineTool } from "../tool.js";
 import { reconcileFor } from "../vm-common.js";
 

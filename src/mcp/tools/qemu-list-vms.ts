@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { loadInventory } from "../../inventory.js";
-import { listVms } from "../../list.js";
+import { loadInventory } from "../../fleet/inventory.js";
+import { listVms } from "../../fleet/list.js";
 import { defineTool } from "../tool.js";
 
 export const qemuListVms = defineTool({

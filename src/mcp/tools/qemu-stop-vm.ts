@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
 import { LocalHost } from "../../hosts/local.js";
-import { locateQemu, setPowerState, stopUnmanaged } from "../../power.js";
+import { locateQemu, setPowerState, stopUnmanaged } from "../../fleet/power.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { defineTool } from "../tool.js";
 import { assertApplied } from "../vm-common.js";

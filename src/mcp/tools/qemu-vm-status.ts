@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
-import { loadInventory } from "../../inventory.js";
+import { loadInventory } from "../../fleet/inventory.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { probeSshBanner } from "../../state/ssh-probe.js";
-import { vmStatus } from "../../status.js";
+import { vmStatus } from "../../fleet/status.js";
 import { defineTool } from "../tool.js";
 
 export const qemuVmStatus = defineTool({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { loadInventory } from "../../inventory.js";
+import { loadInventory } from "../../fleet/inventory.js";
 import { planChanges } from "../../plan/diff.js";
 import { actionData, renderPlan } from "../../plan/render.js";
 import { NAME_RE } from "../../spec/schema.js";

@@ -2,7 +2,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
 import { LocalHost } from "../../hosts/local.js";
-import { loadSpecs } from "../../inventory.js";
+import { loadSpecs } from "../../fleet/inventory.js";
 import { actionData, renderAction } from "../../plan/render.js";
 import { FAILED_KINDS } from "../../plan/types.js";
 import { NAME_RE } from "../../spec/schema.js";

@@ -1,11 +1,11 @@
-import { specHash } from "./apply/applied.js";
-import { QfleetError } from "./errors.js";
-import type { SshJump } from "./hosts/registry.js";
+import { specHash } from "../apply/applied.js";
+import { QfleetError } from "../errors.js";
+import type { SshJump } from "../hosts/registry.js";
 import type { Inventory } from "./inventory.js";
-import { planChanges } from "./plan/diff.js";
-import type { FieldChange } from "./plan/types.js";
-import { probeSshBanner } from "./state/ssh-probe.js";
-import type { ActualVm } from "./state/types.js";
+import { planChanges } from "../plan/diff.js";
+import type { FieldChange } from "../plan/types.js";
+import { probeSshBanner } from "../state/ssh-probe.js";
+import type { ActualVm } from "../state/types.js";
 
 /** What `qfleet status NAME` and the MCP status tools report about one declared VM. */
 export interface VmStatus {

@@ -1,7 +1,7 @@
 import type { Inventory } from "./inventory.js";
-import { ownershipOf } from "./plan/diff.js";
-import { describeOwner } from "./spec/fleet-id.js";
-import { humanSize } from "./units.js";
+import { ownershipOf } from "../plan/diff.js";
+import { describeOwner } from "../spec/fleet-id.js";
+import { humanSize } from "../units.js";
 
 export interface ListedVm {
   name: string;

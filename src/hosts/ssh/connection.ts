@@ -1,11 +1,11 @@
 import type { Client } from "ssh2";
-import { QfleetError } from "../errors.js";
-import type { Host } from "./host.js";
-import { openClient } from "./ssh-connect.js";
-import { NotStartedError } from "./ssh-exec.js";
-import { track } from "./ssh-pool.js";
-import { SftpFiles } from "./ssh-sftp.js";
-import type { SshTarget } from "./ssh-target.js";
+import { QfleetError } from "../../errors.js";
+import type { Host } from "../host.js";
+import { openClient } from "./connect.js";
+import { NotStartedError } from "./exec.js";
+import { track } from "./pool.js";
+import { SftpFiles } from "./sftp.js";
+import type { SshTarget } from "./target.js";
 
 interface Conn {
   client: Client;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { AnyAuthMethod, AuthenticationType, ParsedKey } from "ssh2";
-import type { SshTarget } from "./ssh-target.js";
+import type { SshTarget } from "./target.js";
 
 type ParseKey = (data: Buffer | string, passphrase?: string) => ParsedKey | Error;
 

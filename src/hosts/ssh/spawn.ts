@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import type { ClientChannel } from "ssh2";
-import type { HostChild } from "./host.js";
-import { signalChannel, type ExecChannel } from "./ssh-exec.js";
+import type { HostChild } from "../host.js";
+import { signalChannel, type ExecChannel } from "./exec.js";
 
 /**
  * Host.spawn over SSH: a long-running command on an exec channel, its stdin a pipe from this

@@ -1,15 +1,15 @@
 import { watch } from "chokidar";
 import { once } from "node:events";
 import path from "node:path";
-import { QfleetError, toQfleetError } from "./errors.js";
-import { LocalHost } from "./hosts/local.js";
-import { KIND_LABEL } from "./plan/render.js";
-import { reconcile } from "./reconcile.js";
-import { isSpecFileName } from "./spec/load.js";
-import { ReconcileQueue } from "./watch-queue.js";
-import { WatchReporter, type WatchEvent } from "./watch-report.js";
+import { QfleetError, toQfleetError } from "../errors.js";
+import { LocalHost } from "../hosts/local.js";
+import { KIND_LABEL } from "../plan/render.js";
+import { reconcile } from "../fleet/reconcile.js";
+import { isSpecFileName } from "../spec/load.js";
+import { ReconcileQueue } from "./queue.js";
+import { WatchReporter, type WatchEvent } from "./report.js";
 
-export type { WatchEvent } from "./watch-report.js";
+export type { WatchEvent } from "./report.js";
 
 export const DEFAULT_RESYNC_S = 30;
 /** Quiet time after the last file event before a run starts (a burst of saves makes one run). */

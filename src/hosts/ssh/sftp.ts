@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { SFTPWrapper } from "ssh2";
-import { QfleetError } from "../errors.js";
-import type { FileStat } from "./host.js";
+import { QfleetError } from "../../errors.js";
+import type { FileStat } from "../host.js";
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02) that mean something to a caller. */
 const NO_SUCH_FILE = 2;

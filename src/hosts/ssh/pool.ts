@@ -1,4 +1,4 @@
-import type { Host } from "./host.js";
+import type { Host } from "../host.js";
 
 /**
  * Process-wide bookkeeping of SSH connections, so that a process opens one connection per

@@ -2,11 +2,11 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { isMap, parseDocument } from "yaml";
 import { QfleetError } from "../errors.js";
-import { formatIssue } from "../spec/issues.js";
-import { NAME_RE } from "../spec/fields.js";
-import type { HostEntry } from "../spec/hosts-schema.js";
-import { validateHostsText } from "../spec/validate-doc.js";
-import { LocalHost } from "./local.js";
+import { formatIssue } from "./issues.js";
+import { NAME_RE } from "./fields.js";
+import type { HostEntry } from "./hosts-schema.js";
+import { validateHostsText } from "./validate-doc.js";
+import { LocalHost } from "../hosts/local.js";
 
 /** How an MCP tool call names a host directly. `ssh_pwd` is a secret: returned, never stored. */
 export interface AdhocHostArgs {

@@ -1,15 +1,15 @@
 import type { Duplex } from "node:stream";
-import { QfleetError } from "../errors.js";
-import type { HostEntry } from "../spec/hosts-schema.js";
-import type { FileStat, Host, HostChild, RunOptions, RunResult } from "./host.js";
-import { Limiter } from "./limiter.js";
+import { QfleetError } from "../../errors.js";
+import type { HostEntry } from "../../spec/hosts-schema.js";
+import type { FileStat, Host, HostChild, RunOptions, RunResult } from "../host.js";
+import { Limiter } from "../limiter.js";
 import { shellCommand } from "./quote.js";
-import { SshConnection } from "./ssh-connection.js";
-import { execCommand, openExec } from "./ssh-exec.js";
-import { openForward } from "./ssh-forward.js";
-import { listProcessesArgv, parseProcessRecords } from "./ssh-procs.js";
-import { spawnOver } from "./ssh-spawn.js";
-import { resolveTarget } from "./ssh-target.js";
+import { SshConnection } from "./connection.js";
+import { execCommand, openExec } from "./exec.js";
+import { openForward } from "./forward.js";
+import { listProcessesArgv, parseProcessRecords } from "./procs.js";
+import { spawnOver } from "./spawn.js";
+import { resolveTarget } from "./target.js";
 
 /** Exec channels at once per connection: under OpenSSH's MaxSessions (10), leaving room for SFTP and lock holders. */
 const MAX_EXEC = 6;

@@ -1,10 +1,10 @@
 import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
-import { loadInventory, type Inventory } from "../inventory.js";
-import { validateMonitorArgs } from "./args.js";
-import { monitorVm } from "./monitor.js";
-import { toReferenceResult, type ReferenceResult } from "./reference.js";
-import type { MonitorTarget, VmSample } from "./types.js";
+import { loadInventory, type Inventory } from "./inventory.js";
+import { validateMonitorArgs } from "../monitor/args.js";
+import { monitorVm } from "../monitor/monitor.js";
+import { toReferenceResult, type ReferenceResult } from "../monitor/reference.js";
+import type { MonitorTarget, VmSample } from "../monitor/types.js";
 
 export interface RunningVm {
   hostName: string;

@@ -1,12 +1,12 @@
-import { acquireLock, newRunToken, type HeldLock } from "./apply/lock.js";
-import { applyPlan, type ActionResult, type ApplyEvent } from "./apply/run.js";
+import { acquireLock, newRunToken, type HeldLock } from "../apply/lock.js";
+import { applyPlan, type ActionResult, type ApplyEvent } from "../apply/run.js";
 import { loadInventory, type Inventory } from "./inventory.js";
-import { planChanges } from "./plan/diff.js";
-import { CHANGING_KINDS, FAILED_KINDS, type Plan } from "./plan/types.js";
-import { LOCAL } from "./hosts/registry.js";
-import { FLEET_FILE } from "./spec/fleet-id.js";
-import type { SpecIssue } from "./spec/load.js";
-import { ensureFleetIdentity } from "./spec/write.js";
+import { planChanges } from "../plan/diff.js";
+import { CHANGING_KINDS, FAILED_KINDS, type Plan } from "../plan/types.js";
+import { LOCAL } from "../hosts/registry.js";
+import { FLEET_FILE } from "../spec/fleet-id.js";
+import type { SpecIssue } from "../spec/load.js";
+import { ensureFleetIdentity } from "../spec/write.js";
 
 export interface ReconcileOptions {
   dir: string;

@@ -1,12 +1,12 @@
-import { isQemuProcess, waitUntilGone } from "./apply/process.js";
-import { QfleetError } from "./errors.js";
-import type { Host } from "./hosts/host.js";
-import { LocalHost } from "./hosts/local.js";
+import { isQemuProcess, waitUntilGone } from "../apply/process.js";
+import { QfleetError } from "../errors.js";
+import type { Host } from "../hosts/host.js";
+import { LocalHost } from "../hosts/local.js";
 import { loadInventory, loadSpecs } from "./inventory.js";
 import { reconcile, type ReconcileOptions, type ReconcileResult } from "./reconcile.js";
-import { writeSpec } from "./spec/write.js";
-import { listQemuProcesses, type QemuProcess } from "./state/processes.js";
-import type { ActualVm } from "./state/types.js";
+import { writeSpec } from "../spec/write.js";
+import { listQemuProcesses, type QemuProcess } from "../state/processes.js";
+import type { ActualVm } from "../state/types.js";
 
 /**
  * Start or stop a declared VM the declarative way: write `state:` into its spec (comments

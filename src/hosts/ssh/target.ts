@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { HostEntry } from "../spec/hosts-schema.js";
+import type { HostEntry } from "../../spec/hosts-schema.js";
 import { knownHostsName } from "./known-hosts.js";
-import { lookupSshConfig } from "./ssh-config.js";
+import { lookupSshConfig } from "./config.js";
 
 /**
  * Everything needed to open one SSH connection, resolved from a hosts.yaml entry and

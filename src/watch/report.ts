@@ -1,7 +1,7 @@
-import { KIND_LABEL } from "./plan/render.js";
-import type { Plan } from "./plan/types.js";
-import { formatIssue, type SpecIssue } from "./spec/load.js";
-import type { RunTarget } from "./watch-queue.js";
+import { KIND_LABEL } from "../plan/render.js";
+import type { Plan } from "../plan/types.js";
+import { formatIssue, type SpecIssue } from "../spec/load.js";
+import type { RunTarget } from "./queue.js";
 
 /** One line of `qfleet watch` output. `message` is the whole human line (without the time). */
 export interface WatchEvent {

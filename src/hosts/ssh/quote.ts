@@ -1,4 +1,4 @@
-import { QfleetError } from "../errors.js";
+import { QfleetError } from "../../errors.js";
 
 /**
  * The one place where an argv becomes a command line for a remote POSIX shell (SSH exec hands

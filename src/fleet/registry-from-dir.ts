@@ -1,8 +1,8 @@
 import path from "node:path";
 import { QfleetError } from "../errors.js";
 import { formatIssue, loadHosts } from "../spec/load.js";
-import { LocalHost } from "./local.js";
-import { HostRegistry } from "./registry.js";
+import { LocalHost } from "../hosts/local.js";
+import { HostRegistry } from "../hosts/registry.js";
 
 /**
  * A registry from `<dir>/hosts.yaml` alone (no vms/ needed), for commands that act on one named

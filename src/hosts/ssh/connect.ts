@@ -1,8 +1,8 @@
 import type { Client } from "ssh2";
-import { QfleetError } from "../errors.js";
-import { authPlan } from "./ssh-auth.js";
-import { hostKeyCheck } from "./ssh-hostkey.js";
-import { describeTarget, type SshTarget } from "./ssh-target.js";
+import { QfleetError } from "../../errors.js";
+import { authPlan } from "./auth.js";
+import { hostKeyCheck } from "./hostkey.js";
+import { describeTarget, type SshTarget } from "./target.js";
 
 export const CONNECT_TIMEOUT_MS = 15_000;
 /** A connection that answers no keepalive for 3 x 15 s is dead (and closed). */

@@ -1,7 +1,7 @@
 import type { Duplex } from "node:stream";
 import type { Client } from "ssh2";
-import { QfleetError } from "../errors.js";
-import { NotStartedError } from "./ssh-exec.js";
+import { QfleetError } from "../../errors.js";
+import { NotStartedError } from "./exec.js";
 
 /**
  * A byte stream to a unix socket (OpenSSH stream-local forward) or a TCP port, opened by the

@@ -1,15 +1,15 @@
-import { toQfleetError } from "./errors.js";
-import { HostRegistry } from "./hosts/registry.js";
-import { LocalHost, thisMachine } from "./hosts/local.js";
-import { chooseAccel, type AccelSetting } from "./qemu/accel.js";
-import { probeCaps } from "./qemu/caps.js";
-import { vcpuProblem } from "./qemu/limits.js";
-import type { DesiredVm, FleetSelf } from "./plan/types.js";
-import { DEFAULT_VM_DIR, resolveVm } from "./spec/defaults.js";
-import { loadFleet, type Fleet } from "./spec/load.js";
-import { discoverHost } from "./state/discover.js";
-import { instancePaths, socketPathProblem } from "./state/paths.js";
-import type { HostState } from "./state/types.js";
+import { toQfleetError } from "../errors.js";
+import { HostRegistry } from "../hosts/registry.js";
+import { LocalHost, thisMachine } from "../hosts/local.js";
+import { chooseAccel, type AccelSetting } from "../qemu/accel.js";
+import { probeCaps } from "../qemu/caps.js";
+import { vcpuProblem } from "../qemu/limits.js";
+import type { DesiredVm, FleetSelf } from "../plan/types.js";
+import { DEFAULT_VM_DIR, resolveVm } from "../spec/defaults.js";
+import { loadFleet, type Fleet } from "../spec/load.js";
+import { discoverHost } from "../state/discover.js";
+import { instancePaths, socketPathProblem } from "../state/paths.js";
+import type { HostState } from "../state/types.js";
 
 /** Everything a command needs to compare specs with reality. */
 export interface Inventory {

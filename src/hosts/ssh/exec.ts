@@ -1,7 +1,7 @@
 import { StringDecoder } from "node:string_decoder";
 import type { Client, ClientChannel } from "ssh2";
-import { QfleetError } from "../errors.js";
-import type { RunOptions, RunResult } from "./host.js";
+import { QfleetError } from "../../errors.js";
+import type { RunOptions, RunResult } from "../host.js";
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 

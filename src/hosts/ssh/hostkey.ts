@@ -1,8 +1,8 @@
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { QfleetError } from "../errors.js";
+import { QfleetError } from "../../errors.js";
 import { algorithmsForKeyType, fingerprint, judgeHostKey, keysFor, keyType, knownHostsLine, type KnownKey } from "./known-hosts.js";
-import { describeTarget, type SshTarget } from "./ssh-target.js";
+import { describeTarget, type SshTarget } from "./target.js";
 
 /** ssh2's default host key algorithms on Node 20 (ssh-ed25519 first), in its order. */
 const DEFAULT_HOST_KEY_ALGORITHMS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
