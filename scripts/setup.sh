@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what qemu-fleet needs and is missing, and does nothing when all is there:
-# QEMU (system emulators, qemu-img, firmware) and the tools that build the tiny test guest,
+# QEMU (system emulators, qemu-img, firmware) and the tools that build the test guests,
 # through the OS package manager (apt-get, dnf or brew), then the npm dependencies (npm ci).
 # Safe to run again and again; prints one line when there is nothing to do.
 set -euo pipefail
@@ -9,9 +9,10 @@ cd "$root"
 
 apt_pkgs=(qemu-system-x86 qemu-system-arm qemu-utils qemu-efi-aarch64 ovmf openssh-client openssh-server iproute2)
 dnf_pkgs=(qemu-system-x86 qemu-system-aarch64 qemu-img edk2-ovmf edk2-aarch64 openssh-clients openssh-server iproute)
-if [[ -f scripts/guest-deps.txt ]]; then
-  while read -r p; do [[ -n "$p" && "$p" != \#* ]] && apt_pkgs+=("$p"); done < scripts/guest-deps.txt
-fi
+for deps in scripts/guest-deps.txt scripts/cloud-image-deps.txt; do
+  [[ -f $deps ]] || continue
+  while read -r p; do [[ -n "$p" && "$p" != \#* ]] && apt_pkgs+=("$p"); done < "$deps"
+done
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
   echo "setup: need root to run: $*" >&2; exit 1; fi; }
