@@ -2,9 +2,10 @@ import { Command, type ParseOptionsResult } from "commander";
 import path from "node:path";
 import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
-import { LocalHost } from "../hosts/local.js";
+import { LOCAL } from "../hosts/local.js";
 import { humanSize } from "../units.js";
-import { convertImage, createOverlay, imageInfo, OUTPUT_FORMATS, resizeImage, type ImageInfo } from "../qemu/img.js";
+import { convertImage, OUTPUT_FORMATS } from "../qemu/img-convert.js";
+import { createOverlay, imageInfo, resizeImage, type ImageInfo } from "../qemu/img.js";
 import { action, printError, printJson } from "./output.js";
 import { progressBar, type Progress } from "./progress.js";
 
@@ -20,7 +21,7 @@ interface JsonOpt { json?: boolean; host?: string; dir?: string }
  * On another host a path names a file there, so it must be absolute.
  */
 async function hostFor(o: JsonOpt, paths: (string | undefined)[]): Promise<Host> {
-  if (!o.host) return new LocalHost();
+  if (!o.host) return LOCAL;
   const { registryFromDir } = await import("../fleet/registry-from-dir.js");
   const host = (await registryFromDir(o.dir ?? ".")).get(o.host);
   const relative = o.host === "local" ? undefined : paths.find((p) => p !== undefined && !path.posix.isAbsolute(p));

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { QfleetError } from "../errors.js";
-import { LocalHost } from "../hosts/local.js";
+import { LOCAL } from "../hosts/local.js";
 import { locateQemu, setPowerState, stopUnmanaged } from "../fleet/power.js";
 import { defaultStopTimeoutMs } from "../fleet/reconcile.js";
 import { renderAction } from "../plan/render.js";
@@ -33,7 +33,7 @@ export function registerPower(program: Command): void {
         if (!f.pid && !f.sshPort) throw new QfleetError("BAD_INPUT", "name a VM, or give --pid or --ssh-port");
         const { managed, proc } = await locateQemu(f.dir, f.pid ? { pid: positiveInt(f.pid, "--pid") } : { sshPort: positiveInt(f.sshPort!, "--ssh-port") });
         if (managed) return power(managed, "stopped", f);
-        const method = await stopUnmanaged(new LocalHost(), proc);
+        const method = await stopUnmanaged(LOCAL, proc);
         const res = { success: true, pid: proc.pid, name: proc.name, managed: false, method };
         if (f.json) printJson(res);
         else process.stdout.write(`stopped unmanaged QEMU pid ${proc.pid}${proc.name ? ` (${proc.name})` : ""} with ${method === "term" ? "SIGTERM" : "SIGKILL"}\n`);

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { posix } from "node:path";
-import { LocalHost } from "../hosts/local.js";
+import { LOCAL } from "../hosts/local.js";
 import { formatIssue, loadFleet, type Fleet } from "../spec/load.js";
 import { action, printJson } from "./output.js";
 
@@ -35,7 +35,7 @@ Exit codes: 0 all valid, 3 problems found, 1 could not run (e.g. no vms/ folder)
     )
     .action(
       action(async (opts: Opts) =>
-        report(await loadFleet(new LocalHost(), opts.dir, { checkPaths: opts.checkPaths }), Boolean(opts.json)),
+        report(await loadFleet(LOCAL, opts.dir, { checkPaths: opts.checkPaths }), Boolean(opts.json)),
       ),
     );
 }

@@ -1,6 +1,6 @@
 import { toQfleetError } from "../errors.js";
 import { HostRegistry } from "../hosts/registry.js";
-import { LocalHost, thisMachine } from "../hosts/local.js";
+import { LOCAL, thisMachine } from "../hosts/local.js";
 import { chooseAccel, type AccelSetting } from "../qemu/accel.js";
 import { probeCaps } from "../qemu/caps.js";
 import { vcpuProblem } from "../qemu/limits.js";
@@ -30,7 +30,7 @@ export interface Inventory {
  * are in fleet.issues / fleet.invalid and resolve to nothing.
  */
 /** The specs alone, read locally: no host is contacted (for commands that only read or write specs). */
-export const loadSpecs = (dir: string): Promise<Fleet> => loadFleet(new LocalHost(), dir);
+export const loadSpecs = (dir: string): Promise<Fleet> => loadFleet(LOCAL, dir);
 
 export interface InventoryOptions {
   discover?: boolean;
@@ -42,7 +42,7 @@ export interface InventoryOptions {
 }
 
 export async function loadInventory(dir: string, opts: InventoryOptions = {}): Promise<Inventory> {
-  const fleet = await loadFleet(new LocalHost(), dir);
+  const fleet = await loadFleet(LOCAL, dir);
   const registry = new HostRegistry(fleet.hosts);
   for (const [name, pwd] of Object.entries(opts.passwords ?? {})) registry.withPassword(name, pwd);
   const env = process.env.QFLEET_VM_DIR || undefined;

@@ -1,9 +1,10 @@
 import { isQemuProcess, waitUntilGone } from "../apply/process.js";
 import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
-import { LocalHost } from "../hosts/local.js";
+import { LOCAL } from "../hosts/local.js";
 import { loadInventory, loadSpecs } from "./inventory.js";
 import { reconcile, type ReconcileOptions, type ReconcileResult } from "./reconcile.js";
+import { specLabel } from "../spec/store.js";
 import { writeSpec } from "../spec/write.js";
 import { listQemuProcesses, type QemuProcess } from "../state/processes.js";
 import type { ActualVm } from "../state/types.js";
@@ -20,11 +21,11 @@ export async function setPowerState(
   const fleet = await loadSpecs(opts.dir);
   if (!fleet.specs.some((s) => s.name === name)) {
     const invalid = fleet.invalid.includes(name);
-    throw new QfleetError(invalid ? "INVALID_SPEC" : "NOT_FOUND", invalid ? `the spec of ${name} is invalid` : `no spec vms/${name}.yaml`, {
+    throw new QfleetError(invalid ? "INVALID_SPEC" : "NOT_FOUND", invalid ? `the spec of ${name} is invalid` : `no spec ${specLabel(name)}`, {
       hint: invalid ? "run qfleet validate" : "qfleet list shows the declared VMs",
     });
   }
-  await writeSpec(new LocalHost(), opts.dir, name, { state });
+  await writeSpec(LOCAL, opts.dir, name, { state });
   return reconcile({ ...opts, only: [name] });
 }
 

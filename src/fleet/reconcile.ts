@@ -3,7 +3,7 @@ import { applyPlan, type ActionResult, type ApplyEvent } from "../apply/run.js";
 import { loadInventory, type Inventory } from "./inventory.js";
 import { planChanges } from "../plan/diff.js";
 import { CHANGING_KINDS, FAILED_KINDS, type Plan } from "../plan/types.js";
-import { LOCAL } from "../hosts/registry.js";
+import { LOCAL } from "../hosts/local.js";
 import { FLEET_FILE } from "../spec/fleet-id.js";
 import type { SpecIssue } from "../spec/load.js";
 import { ensureFleetIdentity } from "../spec/write.js";

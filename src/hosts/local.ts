@@ -205,3 +205,6 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
     throw toQfleetError(e);
   }
 }
+
+/** The one Host for this machine, shared by everything in the process (its capability probe is cached per Host). */
+export const LOCAL = new LocalHost();

@@ -1,12 +1,10 @@
 import { QfleetError } from "../errors.js";
 import type { HostEntry, HostsFile } from "../spec/schema.js";
 import type { Host } from "./host.js";
-import { LocalHost } from "./local.js";
+import { LOCAL } from "./local.js";
 import { SshHost } from "./ssh/host.js";
 import { lease, release } from "./ssh/pool.js";
 
-/** One local Host per process: its capability probe (probeCaps caches per Host) runs once. */
-export const LOCAL = new LocalHost();
 
 /** Where `ssh -J` goes for a VM's two-hop login: this machine, or a hosts.yaml entry. */
 export type SshJump = "local" | { address: string; port: number; user?: string };

@@ -2,6 +2,7 @@ import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/serv
 import { QfleetError } from "../errors.js";
 import { loadInventory, loadSpecs } from "../fleet/inventory.js";
 import { NAME_RE } from "../spec/schema.js";
+import { specLabel } from "../spec/store.js";
 import { instancePaths } from "../state/paths.js";
 import { vmStatus } from "../fleet/status.js";
 import type { ToolContext } from "./tool.js";
@@ -37,7 +38,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
 async function read(ctx: ToolContext, name: string, kind: "spec" | "status" | "console"): Promise<string> {
   if (kind === "spec") {
     const spec = (await loadSpecs(ctx.dir)).specs.find((s) => s.name === name);
-    if (!spec) throw new QfleetError("NOT_FOUND", `no valid spec vms/${name}.yaml`);
+    if (!spec) throw new QfleetError("NOT_FOUND", `no valid spec ${specLabel(name)}`);
     return spec.text;
   }
   const inv = await loadInventory(ctx.dir, { discover: kind === "status" });

@@ -3,6 +3,7 @@ import type { ActionResult } from "../apply/run.js";
 import { reconcile, type ReconcileResult } from "../fleet/reconcile.js";
 import { KIND_LABEL } from "../plan/render.js";
 import { FAILED_KINDS } from "../plan/types.js";
+import { LOCAL } from "../hosts/local.js";
 import { resolveAdhocHost } from "../spec/hosts-edit.js";
 import type { ToolCall, ToolContext } from "./tool.js";
 
@@ -62,7 +63,7 @@ export async function hostFromArgs(ctx: ToolContext, a: RemoteArgs): Promise<{ n
   checkPasswordAllowed(ctx, a.ssh_pwd);
   if (a.host === undefined) return { name: "local", label: "localhost" };
   const args = { host: a.host, ssh_port: a.ssh_port, ssh_user: a.ssh_user, ssh_key: a.ssh_key, ssh_pwd: a.ssh_pwd };
-  const r = await resolveAdhocHost(ctx.dir, args, { add: !ctx.readOnly }); // a read-only server writes nothing, hosts.yaml included
+  const r = await resolveAdhocHost(LOCAL, ctx.dir, args, { add: !ctx.readOnly }); // a read-only server writes nothing, hosts.yaml included
   return { name: r.name, label: r.name === "local" ? "localhost" : a.host, ...(r.password !== undefined && { passwords: { [r.name]: r.password } }) };
 }
 

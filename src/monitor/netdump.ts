@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import path from "node:path";
 import type { Host, HostChild } from "../hosts/host.js";
-import { LocalHost } from "../hosts/local.js";
+import { LOCAL } from "../hosts/local.js";
 import type { QmpClient } from "../qemu/qmp.js";
 import type { NicInfo } from "./nics.js";
 import { PcapCounter } from "./pcap.js";
@@ -95,7 +95,7 @@ export class NetDumps {
  */
 export async function sweepStaleDumps(host: Host, qmp: QmpClient, instanceDir: string): Promise<string[]> {
   const mine = OWNER.slice(0, OWNER.lastIndexOf("-") + 1); // "qfmon-<machine>-"
-  const local = new LocalHost();
+  const local = LOCAL;
   const stale = async (name: string) => {
     if (!name.startsWith(mine)) return false;
     const pid = Number(name.slice(mine.length).split("-")[0]);

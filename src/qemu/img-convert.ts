@@ -4,7 +4,7 @@ import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { busy, cleanOnFailure, imgFailure, requireFolder, runImg } from "./img-errors.js";
 import { progressReader, withSuffix } from "./img-parse.js";
-import { absPath, imageInfo } from "./img.js";
+import { absPath, imageInfo } from "./img-info.js";
 
 export const OUTPUT_FORMATS = ["raw", "qcow2", "vmdk", "vdi", "vhdx"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

@@ -3,7 +3,8 @@ import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { humanSize } from "../units.js";
 import { busy, cleanOnFailure, imgFailure, refuseExisting, requireFolder, requireImage, runImg, runImgOk } from "./img-errors.js";
-import { classifyImgError, computeNewSize, parseInfoJson, withSuffix, type ImageInfo } from "./img-parse.js";
+import { absPath, imageInfo } from "./img-info.js";
+import { computeNewSize, withSuffix } from "./img-parse.js";
 
 /**
  * qemu-img operations on any Host: the API the CLI, the reconciler and the MCP tools call.
@@ -16,33 +17,8 @@ import { classifyImgError, computeNewSize, parseInfoJson, withSuffix, type Image
  */
 export type { ImageInfo, SnapshotInfo } from "./img-parse.js";
 
-/** Relative paths resolve against this process's working directory. */
-export const absPath = (p: string): string => (path.posix.isAbsolute(p) ? path.posix.normalize(p) : path.resolve(p));
+export { absPath, imageInfo } from "./img-info.js";
 
-/**
- * `qemu-img info --output=json`. When a running VM holds the image's write lock, retries with
- * -U (force-share, read-only) and sets `force_share: true`: sizes may then be changing.
- */
-export async function imageInfo(host: Host, image: string): Promise<ImageInfo> {
-  const file = absPath(image);
-  const st = await requireImage(host, file);
-  let r = await runImg(host, ["info", "--output=json", file]);
-  let forced = false;
-  if (r.exitCode !== 0 && classifyImgError(r.stderr) === "locked") {
-    r = await runImg(host, ["info", "-U", "--output=json", file]);
-    forced = true;
-  }
-  if (r.exitCode !== 0) throw imgFailure(["qemu-img", "info", "--output=json", file], r, file);
-  const info = parseInfoJson(r.stdout);
-  if (forced) info.force_share = true;
-  // qemu-img calls any file "raw"; a real raw disk is a whole number of 512-byte sectors
-  if (info.format === "raw" && st.kind === "file" && (st.size === 0 || st.size % 512 !== 0)) {
-    throw new QfleetError("BAD_INPUT", `${file} is not a disk image: ${st.size === 0 ? "it is empty" : `its size (${st.size} bytes) is not a whole number of 512-byte sectors`}`);
-  }
-  return info;
-}
-
-export { convertImage, OUTPUT_FORMATS, type ConvertOptions, type ConvertResult, type OutputFormat } from "./img-convert.js";
 
 export interface OverlayResult {
   success: true;

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { isMap, parseDocument } from "yaml";
 import { QfleetError } from "../errors.js";
@@ -6,7 +5,7 @@ import { formatIssue } from "./issues.js";
 import { NAME_RE } from "./fields.js";
 import type { HostEntry } from "./hosts-schema.js";
 import { validateHostsText } from "./validate-doc.js";
-import { LocalHost } from "../hosts/local.js";
+import type { Host } from "../hosts/host.js";
 
 /** How an MCP tool call names a host directly. `ssh_pwd` is a secret: returned, never stored. */
 export interface AdhocHostArgs {
@@ -31,18 +30,17 @@ let writing: Promise<unknown> = Promise.resolve();
  * - the password is handed back for this one call (see HostRegistry.withPassword) and is
  *   never written anywhere.
  */
-export async function resolveAdhocHost(dir: string, a: AdhocHostArgs, opts: { add?: boolean } = {}): Promise<{ name: string; password?: string }> {
+export async function resolveAdhocHost(host: Host, dir: string, a: AdhocHostArgs, opts: { add?: boolean } = {}): Promise<{ name: string; password?: string }> {
   const pw = a.ssh_pwd === undefined ? {} : { password: a.ssh_pwd };
   const sshArgs = a.ssh_port !== undefined || a.ssh_user !== undefined || a.ssh_key !== undefined || a.ssh_pwd !== undefined;
   if (a.host === "local" || (LOCAL_NAMES.has(a.host) && !sshArgs)) return { name: "local" };
-  const key = a.ssh_key === undefined ? undefined : checkKeyPath(a.ssh_key);
-  const run = writing.then(() => matchOrAdd(dir, a, key, opts.add ?? true));
+  const key = a.ssh_key === undefined ? undefined : await checkKeyPath(host, a.ssh_key);
+  const run = writing.then(() => matchOrAdd(host, dir, a, key, opts.add ?? true));
   writing = run.catch(() => undefined); // one hosts.yaml edit at a time in this process
   return { name: await run, ...pw };
 }
 
-async function matchOrAdd(dir: string, a: AdhocHostArgs, key: string | undefined, add: boolean): Promise<string> {
-  const host = new LocalHost();
+async function matchOrAdd(host: Host, dir: string, a: AdhocHostArgs, key: string | undefined, add: boolean): Promise<string> {
   const file = path.join(path.resolve(dir), "hosts.yaml");
   const before = (await host.stat(file)) ? await host.readFile(file) : "";
   const current = validateHostsText(before, "hosts.yaml", file);
@@ -81,10 +79,10 @@ function freeName(address: string, port: number, taken: string[]): string {
   }
 }
 
-function checkKeyPath(p: string): string {
+async function checkKeyPath(host: Host, p: string): Promise<string> {
   if (/-----BEGIN|PRIVATE KEY/.test(p) || p.includes("\n"))
     throw new QfleetError("BAD_INPUT", "ssh_key takes the path of a private key file on this machine, not the key itself");
   const abs = path.resolve(p);
-  if (!existsSync(abs)) throw new QfleetError("NOT_FOUND", `ssh_key: no such file ${abs}`);
+  if (!(await host.stat(abs))) throw new QfleetError("NOT_FOUND", `ssh_key: no such file ${abs}`);
   return abs;
 }

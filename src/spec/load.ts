@@ -5,6 +5,7 @@ import { checkHostKnown, checkPaths, checkPortClashes, type CheckedSpec } from "
 import { FLEET_FILE, parseFleetFile, type FleetIdentity } from "./fleet-id.js";
 import { sortIssues, type SpecIssue } from "./issues.js";
 import type { HostsFile, VmSpec } from "./schema.js";
+import { listSpecFiles, specLabel, vmNameOf, vmsDirOf } from "./store.js";
 import { validateHostsText, validateVmText } from "./validate-doc.js";
 
 export { formatIssue, suggestKey, type SpecIssue } from "./issues.js";
@@ -40,7 +41,7 @@ export interface LoadOptions {
 }
 
 const EMPTY_HOSTS: HostsFile = { hosts: {}, local: {} };
-export const isSpecFileName = (n: string) => /\.ya?ml$/.test(n) && !n.startsWith(".");
+export { isSpecFileName } from "./store.js";
 
 /** hosts.yaml beside vms/ (optional). `names` lists the host names even when it is invalid. */
 export async function loadHosts(host: Host, dir: string): Promise<{ hosts: HostsFile; names: string[]; issues: SpecIssue[] }> {
@@ -52,8 +53,7 @@ export async function loadHosts(host: Host, dir: string): Promise<{ hosts: Hosts
 
 export async function loadFleet(host: Host, dir: string, opts: LoadOptions = {}): Promise<Fleet> {
   const root = posix.resolve(dir);
-  const vmsDir = posix.join(root, "vms");
-  const st = await host.stat(vmsDir);
+  const st = await host.stat(vmsDirOf(root));
   if (st?.kind !== "dir")
     throw new QfleetError("NOT_FOUND", `no vms/ folder in ${root}`, {
       hint: "run qfleet in the folder that holds vms/ (and hosts.yaml), or point at it with -C DIR",
@@ -96,9 +96,7 @@ export async function loadIdentity(host: Host, dir: string): Promise<{ identity?
 
 /** Every vms/*.yaml|yml (sorted), each validated on its own (no cross-file checks yet). */
 export async function readSpecFiles(host: Host, root: string): Promise<SpecFile[]> {
-  const vmsDir = posix.join(root, "vms");
-  const names = (await host.list(vmsDir)).filter(isSpecFileName).sort();
-  return Promise.all(names.map((n) => readSpec(host, vmsDir, n)));
+  return Promise.all((await listSpecFiles(host, root)).map((n) => readSpec(host, vmsDirOf(root), n)));
 }
 
 export interface SpecFile extends CheckedSpec {
@@ -109,12 +107,12 @@ export interface SpecFile extends CheckedSpec {
 
 async function readSpec(host: Host, vmsDir: string, n: string): Promise<SpecFile> {
   const absFile = posix.join(vmsDir, n);
-  const file = `vms/${n}`;
+  const file = specLabel(n);
   try {
     const text = await host.readFile(absFile);
     return { ...validateVmText(text, file, absFile), file, absFile, text };
   } catch (e) {
-    const name = n.replace(/\.ya?ml$/, "");
+    const name = vmNameOf(n);
     const message = `cannot read: ${toQfleetError(e).message}`;
     return { name, file, absFile, text: "", issues: [{ file, line: 1, col: 1, field: "", message }], locate: () => ({ line: 1, col: 1 }) };
   }

@@ -4,6 +4,7 @@ import { SECRET_KEYS } from "./hosts-schema.js";
 import { fieldOf, type SpecIssue } from "./issues.js";
 import type { Locate } from "./locate.js";
 import { parseDoc } from "./parse-doc.js";
+import { vmNameOf } from "./store.js";
 import { HostsFileSchema, VmSpecSchema, type HostsFile, type VmSpec } from "./schema.js";
 
 /**
@@ -21,7 +22,7 @@ export interface VmDocResult {
   raw?: unknown;
 }
 
-export const vmNameOf = (file: string): string => posix.basename(file).replace(/\.ya?ml$/, "");
+export { vmNameOf } from "./store.js";
 
 /** `file` is shown in issues (relative to the fleet folder); `absFile` anchors relative paths. */
 export function validateVmText(text: string, file: string, absFile: string): VmDocResult {

@@ -9,6 +9,7 @@ import { NAME_HELP, NAME_RE } from "./fields.js";
 import { FLEET_FILE, fleetFileText, type FleetIdentity } from "./fleet-id.js";
 import { fieldOf, formatIssue, sortIssues, type SpecIssue } from "./issues.js";
 import { loadHosts, loadIdentity, readSpecFiles } from "./load.js";
+import { newSpecFile, readSpecText, removeSpecFiles, specLabel, vmsDirOf } from "./store.js";
 import { validateVmText } from "./validate-doc.js";
 
 /** First line of every spec qfleet creates: editors then validate against the schema. */
@@ -30,12 +31,12 @@ export async function writeSpec(
 ): Promise<{ file: string; created: boolean; text: string }> {
   checkName(name);
   const root = posix.resolve(dir);
-  const vmsDir = posix.join(root, "vms");
+  const vmsDir = vmsDirOf(root);
   const hasVmsDir = (await host.stat(vmsDir))?.kind === "dir";
-  const existing = hasVmsDir ? await findSpecFile(host, vmsDir, name) : undefined;
-  const file = existing ?? posix.join(vmsDir, `${name}.yaml`);
-  const rel = `vms/${posix.basename(file)}`;
-  const before = existing ? await host.readFile(existing) : undefined;
+  const existing = hasVmsDir ? await readSpecText(host, root, name) : null;
+  const file = existing?.file ?? newSpecFile(root, name);
+  const rel = specLabel(file);
+  const before = existing?.text;
 
   if (before !== undefined && parseDocument(before, { uniqueKeys: true }).errors.length > 0)
     throw invalid(`${rel} is not valid YAML now; fix it by hand first`, validateVmText(before, rel, file).issues);
@@ -50,16 +51,7 @@ export async function writeSpec(
 /** Deletes vms/NAME.yaml (and .yml); returns the files removed. The VM itself is not touched. */
 export async function removeSpec(host: Host, dir: string, name: string): Promise<string[]> {
   checkName(name);
-  const vmsDir = posix.join(posix.resolve(dir), "vms");
-  const removed: string[] = [];
-  for (const ext of [".yaml", ".yml"]) {
-    const f = posix.join(vmsDir, name + ext);
-    if (await host.stat(f)) {
-      await host.remove(f);
-      removed.push(f);
-    }
-  }
-  return removed;
+  return removeSpecFiles(host, dir, name);
 }
 
 /**
@@ -79,14 +71,6 @@ export async function ensureFleetIdentity(host: Host, dir: string): Promise<{ id
 
 function checkName(name: string): void {
   if (!NAME_RE.test(name)) throw new QfleetError("BAD_INPUT", `'${name}' is not a valid VM name: use ${NAME_HELP}`);
-}
-
-async function findSpecFile(host: Host, vmsDir: string, name: string): Promise<string | undefined> {
-  for (const ext of [".yaml", ".yml"]) {
-    const f = posix.join(vmsDir, name + ext);
-    if (await host.stat(f)) return f;
-  }
-  return undefined;
 }
 
 function newSpecText(name: string, changes: Changes): string {

@@ -2,10 +2,10 @@ import { watch } from "chokidar";
 import { once } from "node:events";
 import path from "node:path";
 import { QfleetError, toQfleetError } from "../errors.js";
-import { LocalHost } from "../hosts/local.js";
+import { LOCAL } from "../hosts/local.js";
 import { KIND_LABEL } from "../plan/render.js";
 import { reconcile } from "../fleet/reconcile.js";
-import { isSpecFileName } from "../spec/load.js";
+import { isSpecFileName, vmNameOf } from "../spec/store.js";
 import { ReconcileQueue } from "./queue.js";
 import { WatchReporter, type WatchEvent } from "./report.js";
 
@@ -42,7 +42,7 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
   const root = path.resolve(opts.dir);
   const vmsDir = path.join(root, "vms");
   const hostsFile = path.join(root, "hosts.yaml");
-  if ((await new LocalHost().stat(vmsDir))?.kind !== "dir")
+  if ((await LOCAL.stat(vmsDir))?.kind !== "dir")
     throw new QfleetError("NOT_FOUND", `no vms/ folder in ${root}`, { hint: "run qfleet watch in the folder that holds vms/, or point at it with -C DIR" });
 
   const report = new WatchReporter(opts.onEvent);
@@ -87,7 +87,7 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
   let debounce: NodeJS.Timeout | undefined;
   watcher.on("all", (ev, p) => {
     if (p === vmsDir || p === hostsFile) all = true;
-    else if (path.dirname(p) === vmsDir) changed.add(path.basename(p).replace(/\.ya?ml$/, ""));
+    else if (path.dirname(p) === vmsDir) changed.add(vmNameOf(p));
     else return;
     const word = ev === "add" || ev === "addDir" ? "added" : ev === "unlink" || ev === "unlinkDir" ? "removed" : "changed";
     report.emit({ event: "change", file: path.relative(root, p), message: `${path.relative(root, p)} ${word}` });

@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { QfleetError } from "../../src/errors.js";
 import { LocalHost } from "../../src/hosts/local.js";
-import { convertImage, createDisk, createOverlay, imageInfo, resizeImage } from "../../src/qemu/img.js";
+import { convertImage } from "../../src/qemu/img-convert.js";
+import { createDisk, createOverlay, imageInfo, resizeImage } from "../../src/qemu/img.js";
 import { useTmpDir } from "../helpers/tmp.js";
 
 /** Real qemu-img, qemu-io and the built CLI (dist/): run `npm run build` first. */

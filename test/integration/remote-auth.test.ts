@@ -2,6 +2,7 @@ import { execa } from "execa";
 import { appendFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL } from "../../src/hosts/local.js";
 import { resolveAdhocHost } from "../../src/spec/hosts-edit.js";
 import { registryFromDir } from "../../src/fleet/registry-from-dir.js";
 import { freePort, stubSpec } from "../helpers/fleet.js";
@@ -137,14 +138,14 @@ describe("remote hosts: logging in, host keys and host problems (real sshd)", ()
     Object.assign(process.env, { HOME: lab.home, SSH_AUTH_SOCK: "" }); // this test process plays the MCP server
     const args = { host: "127.0.0.1", ssh_port: lab.sshd.r1.port, ssh_user: lab.user.name, ssh_pwd: lab.user.password };
 
-    const got = await resolveAdhocHost(lab.f.dir, args);
+    const got = await resolveAdhocHost(LOCAL, lab.f.dir, args);
     expect(got).toEqual({ name: `127-0-0-1-${lab.sshd.r1.port}`, password: lab.user.password });
     const text = readFileSync(file, "utf8");
     expect(text).toContain("# lab hosts: this comment stays");
     expect(text).toContain("# and this one");
     expect(text).toContain(`127-0-0-1-${lab.sshd.r1.port}:\n    address: 127.0.0.1\n    port: ${lab.sshd.r1.port}\n    user: ${lab.user.name}\n`);
     expect(text).not.toContain(lab.user.password);
-    expect((await resolveAdhocHost(lab.f.dir, args)).name).toBe(got.name); // matched, not added twice
+    expect((await resolveAdhocHost(LOCAL, lab.f.dir, args)).name).toBe(got.name); // matched, not added twice
     expect(readFileSync(file, "utf8")).toBe(text);
 
     const withPw = (await registryFromDir(lab.f.dir)).withPassword(got.name, got.password!);
@@ -154,8 +155,8 @@ describe("remote hosts: logging in, host keys and host problems (real sshd)", ()
     await expect(without.get(got.name).run(["true"])).rejects.toThrow(/authentication failed .*: tried nothing/);
     await without.closeAll();
 
-    await expect(resolveAdhocHost(lab.f.dir, { host: "10.9.9.9", ssh_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc" })).rejects.toThrow(/not the key itself/);
-    expect(await resolveAdhocHost(lab.f.dir, { host: "local" })).toEqual({ name: "local" });
+    await expect(resolveAdhocHost(LOCAL, lab.f.dir, { host: "10.9.9.9", ssh_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc" })).rejects.toThrow(/not the key itself/);
+    expect(await resolveAdhocHost(LOCAL, lab.f.dir, { host: "local" })).toEqual({ name: "local" });
   });
 
   it("says QEMU is not installed on a host that lacks it, naming the package to install", async () => {

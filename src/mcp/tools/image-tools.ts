@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { isQfleetError } from "../../errors.js";
-import { LocalHost } from "../../hosts/local.js";
-import { convertImage, createOverlay, imageInfo, OUTPUT_FORMATS, resizeImage } from "../../qemu/img.js";
+import { LOCAL } from "../../hosts/local.js";
+import { convertImage, OUTPUT_FORMATS } from "../../qemu/img-convert.js";
+import { createOverlay, imageInfo, resizeImage } from "../../qemu/img.js";
 import { defineTool } from "../tool.js";
 
 /** The first reference's image tools, on this machine, through the same code as `qfleet image`. */
 const path = (what: string) => z.string().min(1).regex(/^[^\0\n]+$/, "one line, no NUL").describe(what);
-const host = new LocalHost();
+const host = LOCAL;
 
 export const qemuImageInfo = defineTool({
   name: "qemu_image_info",

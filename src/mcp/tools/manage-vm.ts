@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
-import { LocalHost } from "../../hosts/local.js";
+import { LOCAL } from "../../hosts/local.js";
 import { loadSpecs } from "../../fleet/inventory.js";
 import { setPowerState } from "../../fleet/power.js";
 import { NAME_RE } from "../../spec/schema.js";
@@ -10,7 +10,7 @@ import { defineTool } from "../tool.js";
 import { assertApplied, hostFromArgs, reconcileFor } from "../vm-common.js";
 import { remoteArgs } from "./remote-args.js";
 
-const host = new LocalHost();
+const host = LOCAL;
 const ACTIONS = ["create", "start", "stop", "delete", "modify"] as const;
 
 export const manageVm = defineTool({

@@ -1,17 +1,18 @@
 import path from "node:path";
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
-import { LocalHost } from "../../hosts/local.js";
+import { LOCAL } from "../../hosts/local.js";
 import { portHolder } from "../../apply/launch.js";
 import { loadInventory, loadSpecs } from "../../fleet/inventory.js";
 import { imageInfo } from "../../qemu/img.js";
 import { NAME_RE } from "../../spec/schema.js";
+import { specLabel } from "../../spec/store.js";
 import { writeSpec } from "../../spec/write.js";
 import { sshCommand, vmStatus } from "../../fleet/status.js";
 import { defineTool } from "../tool.js";
 import { reconcileFor } from "../vm-common.js";
 
-const host = new LocalHost();
+const host = LOCAL;
 
 /** A VM name from an image file name: safe characters only, at most 63. */
 export function nameFromImage(image: string): string {
@@ -61,7 +62,7 @@ export const qemuBootVm = defineTool({
     const name = a.name ?? nameFromImage(image);
     const fleet = await loadSpecs(ctx.dir);
     if (fleet.specs.some((s) => s.name === name) || fleet.invalid.includes(name)) {
-      throw new QfleetError("EXISTS", `VM ${name} already exists (vms/${name}.yaml)`, { hint: "pass another name, or use manage_vm to change it" });
+      throw new QfleetError("EXISTS", `VM ${name} already exists (${specLabel(name)})`, { hint: "pass another name, or use manage_vm to change it" });
     }
     const claimed = new Set(fleet.specs.flatMap((s) => [s.spec.ssh?.port, ...s.spec.forwards.map((f) => f.host)]));
     let port = a.ssh_port;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
-import { LocalHost } from "../../hosts/local.js";
+import { LOCAL } from "../../hosts/local.js";
 import { locateQemu, setPowerState, stopUnmanaged } from "../../fleet/power.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { defineTool } from "../tool.js";
@@ -30,7 +30,7 @@ export const qemuStopVm = defineTool({
       if (!name) {
         const p = found.proc;
         await call.confirm(`QEMU process ${p.pid}${p.name ? ` (${p.name})` : ""} is not managed by qemu-fleet: stopping it ends whatever runs in it.`, a.confirm);
-        const method = await stopUnmanaged(new LocalHost(), p);
+        const method = await stopUnmanaged(LOCAL, p);
         return { success: true, name: p.name ?? null, pid: p.pid, managed: false, method, message: `stopped QEMU process ${p.pid} (${method === "term" ? "SIGTERM" : "SIGKILL"})` };
       }
     }

@@ -1,35 +1,25 @@
 import { parse } from "yaml";
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
-import { LocalHost } from "../../hosts/local.js";
+import { LOCAL } from "../../hosts/local.js";
 import { loadSpecs } from "../../fleet/inventory.js";
 import { actionData, renderAction } from "../../plan/render.js";
 import { FAILED_KINDS } from "../../plan/types.js";
 import { NAME_RE } from "../../spec/schema.js";
+import { readSpecText, specLabel, VMS_DIR, vmNameOf } from "../../spec/store.js";
 import { writeSpec } from "../../spec/write.js";
 import { formatIssue } from "../../spec/load.js";
 import { defineTool } from "../tool.js";
 import { reconcileFor } from "../vm-common.js";
 
 /** The declarative tools: read and write vms/NAME.yaml, the YAML in git staying the truth. */
-const host = new LocalHost();
 const vmName = z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63");
 const actionShape = z.record(z.string(), z.unknown());
-
-/** vms/NAME.yaml (or .yml) as written, or null. */
-async function rawSpec(dir: string, name: string): Promise<{ file: string; text: string } | null> {
-  for (const ext of ["yaml", "yml"]) {
-    const file = `${dir.replace(/\/+$/, "")}/vms/${name}.${ext}`;
-    const text = await host.readFile(file).catch(() => null);
-    if (text !== null) return { file, text };
-  }
-  return null;
-}
 
 async function specOf(dir: string, name: string) {
   const fleet = await loadSpecs(dir);
   const s = fleet.specs.find((x) => x.name === name);
-  const problems = fleet.issues.filter((i) => i.file.replace(/^vms\//, "").replace(/\.ya?ml$/, "") === name).map(formatIssue);
+  const problems = fleet.issues.filter((i) => i.file.startsWith(`${VMS_DIR}/`) && vmNameOf(i.file) === name).map(formatIssue);
   return { s, problems };
 }
 
@@ -43,9 +33,9 @@ export const getVmSpec = defineTool({
   async run({ name }, _c, ctx) {
     const { s, problems } = await specOf(ctx.dir, name);
     if (s) return { name, file: s.file, yaml: s.text, spec: s.spec as Record<string, unknown>, valid: true, problems: [] };
-    const raw = await rawSpec(ctx.dir, name);
+    const raw = await readSpecText(LOCAL, ctx.dir, name);
     if (raw) return { name, file: raw.file, yaml: raw.text, spec: null, valid: false, problems };
-    throw new QfleetError("NOT_FOUND", `no spec vms/${name}.yaml`, { hint: "list_vm_specs shows the specs there are" });
+    throw new QfleetError("NOT_FOUND", `no spec ${specLabel(name)}`, { hint: "list_vm_specs shows the specs there are" });
   },
 });
 
@@ -90,7 +80,7 @@ export const applyVmSpec = defineTool({
   async run(a, call, ctx) {
     if ((a.spec === undefined) === (a.patch === undefined)) throw new QfleetError("BAD_INPUT", "give exactly one of spec or patch");
     // the file as written, valid or not (an invalid spec has no parsed form): the keys a whole spec drops, and what protects it now
-    const raw = await rawSpec(ctx.dir, a.name);
+    const raw = await readSpecText(LOCAL, ctx.dir, a.name);
     let old: Record<string, unknown> = {};
     try {
       old = raw ? ((parse(raw.text) ?? {}) as Record<string, unknown>) : {};
@@ -104,7 +94,7 @@ export const applyVmSpec = defineTool({
       await call.confirm(`This lifts protected: true from VM ${a.name}: afterwards it can be deleted or replaced.`, a.confirm);
     if (after("state") === "absent" && old.state !== "absent")
       await call.confirm(`state: absent deletes VM ${a.name} (now, or at the next reconcile): the files qemu-fleet made for it, its disks included.`, a.confirm);
-    const w = await writeSpec(host, ctx.dir, a.name, changes);
+    const w = await writeSpec(LOCAL, ctx.dir, a.name, changes);
     const r = a.reconcile ? await reconcileFor(ctx, call, [a.name], { tolerateFailure: true }) : await reconcileFor(ctx, call, [a.name], { dryRun: true });
     const ok = r.results.every((x) => x.ok) && !r.plan.actions.some((x) => FAILED_KINDS.has(x.kind));
     return {

@@ -1,0 +1,53 @@
+import { posix } from "node:path";
+import type { Host } from "../hosts/host.js";
+
+/**
+ * Where a fleet's specs live, in one place: `vms/NAME.yaml` (or `.yml`) beside `hosts.yaml`
+ * and `fleet.yaml`. The file name is the VM name. Everything that maps names to files or
+ * files to names goes through here.
+ */
+export const VMS_DIR = "vms";
+const EXTS = [".yaml", ".yml"];
+
+/** A spec file name: ends in .yaml or .yml and is not hidden (editor temp files are). */
+export const isSpecFileName = (n: string): boolean => EXTS.some((e) => n.endsWith(e)) && !n.startsWith(".");
+
+/** The VM name of a spec file (any path): its base name without .yaml/.yml. */
+export const vmNameOf = (file: string): string => posix.basename(file).replace(/\.ya?ml$/, "");
+
+/** How a spec file is shown in messages and issues: "vms/web1.yaml". */
+export const specLabel = (fileOrName: string): string =>
+  `${VMS_DIR}/${isSpecFileName(posix.basename(fileOrName)) ? posix.basename(fileOrName) : `${fileOrName}.yaml`}`;
+
+export const vmsDirOf = (dir: string): string => posix.join(posix.resolve(dir), VMS_DIR);
+
+/** The file a new spec of `name` is written to. */
+export const newSpecFile = (dir: string, name: string): string => posix.join(vmsDirOf(dir), `${name}${EXTS[0]}`);
+
+/** The existing spec files of `name` (normally one; two means the fleet is invalid). */
+export async function specFilesOf(host: Host, dir: string, name: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const ext of EXTS) {
+    const f = posix.join(vmsDirOf(dir), name + ext);
+    if ((await host.stat(f))?.kind === "file") found.push(f);
+  }
+  return found;
+}
+
+/** The spec file of `name` and its text as written (valid or not), or null when there is none. */
+export async function readSpecText(host: Host, dir: string, name: string): Promise<{ file: string; text: string } | null> {
+  const [file] = await specFilesOf(host, dir, name);
+  return file ? { file, text: await host.readFile(file) } : null;
+}
+
+/** Deletes the spec files of `name`; returns the files removed. The VM itself is not touched. */
+export async function removeSpecFiles(host: Host, dir: string, name: string): Promise<string[]> {
+  const files = await specFilesOf(host, dir, name);
+  for (const f of files) await host.remove(f);
+  return files;
+}
+
+/** Every spec file name in vms/, sorted. */
+export async function listSpecFiles(host: Host, dir: string): Promise<string[]> {
+  return (await host.list(vmsDirOf(dir))).filter(isSpecFileName).sort();
+}
