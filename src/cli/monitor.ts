@@ -35,7 +35,7 @@ Examples:
 
 async function run(names: string[], f: Flags): Promise<number> {
   const args = validateMonitorArgs({ metrics: f.metrics, interval: f.interval, count: f.count }, { bounded: false });
-  const inv = await loadInventory(f.dir);
+  const inv = await loadInventory(f.dir, { only: names });
   const vms = [...new Set(names)].map((n) => findRunningVm(inv, n)); // every VM checked before any sampling starts
   const view = f.json || !process.stdout.isTTY ? jsonLines() : liveTable(vms.map((v) => v.target.name), args.intervalMs, args.count);
 

@@ -3,7 +3,6 @@ import { QfleetError } from "../errors.js";
 import { LOCAL } from "../hosts/local.js";
 import { locateQemu, setPowerState, stopUnmanaged } from "../fleet/power.js";
 import { defaultStopTimeoutMs } from "../fleet/reconcile.js";
-import { renderAction } from "../plan/render.js";
 import { eventsView } from "./events-view.js";
 import { positiveInt, seconds } from "./options.js";
 import { action, printJson } from "./output.js";
@@ -47,10 +46,11 @@ async function power(name: string, state: "running" | "stopped", f: Flags): Prom
   const view = f.json ? null : eventsView();
   const r = await setPowerState(name, state, { dir: f.dir, stopTimeoutMs: f.stopTimeout === undefined ? undefined : seconds(f.stopTimeout, "--stop-timeout") * 1000, onEvent: view?.onEvent }).finally(() => view?.stop());
   const res = r.results[0];
-  if (f.json) printJson({ success: r.exitCode === 0, vm: name, state, result: res ?? null, exitCode: r.exitCode });
-  else if (!res && r.exitCode !== 0) process.stderr.write(`error: ${r.plan.actions.map((a) => renderAction(a)[0]).join("\n") || "spec problems: run qfleet validate"}\n`);
+  const o = r.outcome;
+  if (f.json) printJson({ success: o.ok, message: o.message, vm: name, state, result: res ?? null, exitCode: o.exitCode });
+  else if (!res && !o.ok) process.stderr.write(`error: ${o.failures.join("\n") || "spec problems: run qfleet validate"}\n`);
   else if (!res) process.stdout.write(`${name} is already ${state}\n`);
   else if (res.ok) process.stdout.write(`${name}: ${res.steps.join("; ")}\n`);
   else process.stderr.write(`error: ${name}: ${res.error?.message}\n`);
-  return r.exitCode;
+  return o.exitCode;
 }

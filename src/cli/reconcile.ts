@@ -73,8 +73,9 @@ async function run(f: Flags): Promise<number> {
   };
   const r = await reconcile(opts).finally(() => view?.stop());
   if (f.json) {
-    printJson({ success: r.exitCode === 0 || (Boolean(f.check) && r.exitCode === 2), applied: r.applied, plan: r.plan, results: r.results, problems: r.issues, notes: r.notes, exitCode: r.exitCode });
-    return r.exitCode;
+    const o = r.outcome;
+    printJson({ success: o.ok, message: o.message, applied: r.applied, plan: r.plan, results: r.results, problems: r.issues, failures: o.failures, notes: r.notes, exitCode: o.exitCode });
+    return o.exitCode;
   }
   for (const res of r.results.filter((x) => !x.ok)) {
     process.stderr.write(`error: ${res.vm}: ${res.error?.message}${res.error?.hint ? `\n  hint: ${res.error.hint}` : ""}\n`);
@@ -86,5 +87,5 @@ async function run(f: Flags): Promise<number> {
   }
   if (r.issues.length) process.stderr.write(`${r.issues.length} problem(s) in specs: those VMs were left untouched (qfleet validate shows them).\n`);
   for (const a of r.plan.actions.filter((x) => x.kind === "refused" && r.applied)) process.stderr.write(`refused: ${renderAction(a)[0]}\n`);
-  return r.exitCode;
+  return r.outcome.exitCode;
 }

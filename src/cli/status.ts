@@ -17,7 +17,7 @@ export function registerStatus(program: Command): void {
     .action(
       action(async (name: string, f: { dir: string; waitSsh?: string; host?: string; json?: boolean }) => {
         const wait = f.waitSsh === undefined ? undefined : seconds(f.waitSsh, "--wait-ssh");
-        const st = await vmStatus(await loadInventory(f.dir), name, { waitSshMs: wait === undefined ? undefined : wait * 1000, host: f.host });
+        const st = await vmStatus(await loadInventory(f.dir, { only: [name], ...(f.host && { alsoHosts: [f.host] }) }), name, { waitSshMs: wait === undefined ? undefined : wait * 1000, host: f.host });
         if (f.json) printJson(st);
         else process.stdout.write(renderStatus(st) + "\n");
         return wait !== undefined && !st.ssh_accessible ? 1 : 0;

@@ -66,7 +66,7 @@ export interface MonitorVmStatusRequest {
 export async function monitorVmStatus(req: MonitorVmStatusRequest): Promise<ReferenceResult> {
   const args = validateMonitorArgs(req, { bounded: true });
   if (!req.inventory && !req.dir) throw new QfleetError("BAD_INPUT", "monitorVmStatus needs a fleet folder (dir) or an inventory");
-  const inv = req.inventory ?? (await loadInventory(req.dir!));
+  const inv = req.inventory ?? (await loadInventory(req.dir!, { only: [req.name] }));
   try {
     const vm = findRunningVm(inv, req.name);
     const samples = await monitorVm(vm.host, vm.target, {

@@ -1,12 +1,15 @@
-import { acquireLock, newRunToken, type HeldLock } from "../apply/lock.js";
+import type { HeldLock } from "../apply/lock.js";
 import { applyPlan, type ActionResult, type ApplyEvent } from "../apply/run.js";
-import { loadInventory, type Inventory } from "./inventory.js";
-import { planChanges } from "../plan/diff.js";
-import { CHANGING_KINDS, FAILED_KINDS, type Plan } from "../plan/types.js";
 import { LOCAL } from "../hosts/local.js";
+import { planChanges } from "../plan/diff.js";
+import { CHANGING_KINDS, type Plan } from "../plan/types.js";
 import { FLEET_FILE } from "../spec/fleet-id.js";
 import type { SpecIssue } from "../spec/load.js";
 import { ensureFleetIdentity } from "../spec/write.js";
+import { discoverFleet, type Inventory } from "./inventory.js";
+import { lockFleet, releaseAll } from "./lock.js";
+import { outcomeOf, type Outcome } from "./outcome.js";
+import { resolveFleet } from "./resolve.js";
 
 export interface ReconcileOptions {
   dir: string;
@@ -15,6 +18,7 @@ export interface ReconcileOptions {
   check?: boolean;
   prune?: boolean;
   allowReplace?: boolean;
+  /** Only these VMs: only their hosts are probed, their vm_dirs locked and their instances inspected. */
   only?: string[];
   parallel?: number;
   /** Wait this many seconds for another reconcile's lock instead of failing fast. */
@@ -30,10 +34,10 @@ export interface ReconcileOptions {
 export interface ReconcileResult {
   plan: Plan;
   results: ActionResult[];
+  /** Every problem in the fleet's specs (outcome.problems: those that count for this run). */
   issues: SpecIssue[];
   applied: boolean;
-  /** 0 converged, 1 a failure or refusal, 2 changes pending (--check), 3 invalid specs. */
-  exitCode: number;
+  outcome: Outcome;
   inventory: Inventory;
   /** Things the person should know that are not actions (a fleet.yaml made for this fleet). */
   notes: string[];
@@ -48,75 +52,42 @@ export function defaultStopTimeoutMs(): number {
 }
 
 /**
- * The one use case behind `qfleet reconcile`, watch mode and the MCP tools:
- * load specs -> (lock) -> discover -> plan -> apply. Invalid specs never stop the valid ones;
- * their VMs are left untouched and the run ends with exit code 3. When applying, the host
- * locks are taken before discovery, so two reconciles never plan against the same state.
+ * The one use case behind `qfleet reconcile`, watch mode and the MCP tools, top to bottom:
+ * resolve specs and hosts -> lock (when applying) -> discover -> plan -> apply. The locks are
+ * taken before discovery, so two reconciles never plan against the same state. Invalid specs
+ * never stop the valid ones: their VMs are left untouched.
  */
 export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult> {
   const applying = !opts.dryRun && !opts.check;
-  const locks: HeldLock[] = [];
-  let inv: Inventory | undefined;
+  const resolved = await resolveFleet(opts.dir, { only: opts.only, passwords: opts.passwords });
+  let locks: HeldLock[] = [];
   try {
-    inv = await loadInventory(opts.dir, {
-      beforeDiscover: applying ? (i) => lockAll(i, locks, opts.waitSeconds) : undefined,
-      passwords: opts.passwords,
-    });
+    if (applying) locks = await lockFleet(resolved, opts.waitSeconds);
+    const inv: Inventory = { ...resolved, hosts: await discoverFleet(resolved) };
+    const planFor = () => planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { ...opts, self: inv.self });
+    let plan = planFor();
     const notes: string[] = [];
-    let plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { ...opts, self: inv.self });
     if (applying && inv.self.id === null && plan.actions.some((a) => CHANGING_KINDS.has(a.kind))) {
       // the first change this fleet makes needs its identity: made now, the plan made again with it
       const made = await ensureFleetIdentity(LOCAL, inv.fleet.dir);
       inv.self.id = made.identity.id;
       if (made.created) notes.push(`created ${FLEET_FILE}: this fleet's identity (id ${made.identity.id}), recorded as the owner of its VMs; commit it to git`);
-      plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { ...opts, self: inv.self });
+      plan = planFor();
     }
     opts.onPlan?.(plan, inv);
-    const issues = inv.fleet.issues;
     const results = applying
       ? await applyPlan(plan, {
-          hostFor: (n) => inv!.registry.get(n),
+          hostFor: (n) => inv.registry.get(n),
           owner: { id: inv.self.id!, dir: inv.self.dir, machine: inv.self.machine },
           parallel: opts.parallel ?? 4,
           stopTimeoutMs: opts.stopTimeoutMs ?? defaultStopTimeoutMs(),
           onEvent: opts.onEvent,
         })
       : [];
-    return { plan, results, issues, applied: applying, exitCode: exitCode(plan, results, issues, opts), inventory: inv, notes };
+    const outcome = outcomeOf(plan, results, inv.fleet.issues, { dryRun: opts.dryRun, check: opts.check, scope: inv.scope });
+    return { plan, results, issues: inv.fleet.issues, applied: applying, outcome, inventory: inv, notes };
   } finally {
-    await Promise.all(locks.map((l) => l.release().catch(() => undefined)));
-    if (opts.passwords) await inv?.registry.closeAll(); // a password's connection lives for this call only
+    await releaseAll(locks);
+    if (opts.passwords) await resolved.registry.closeAll(); // a password's connection lives for this call only
   }
-}
-
-async function lockAll(inv: Inventory, locks: HeldLock[], waitSeconds?: number): Promise<void> {
-  const action = `reconcile ${inv.fleet.dir}`;
-  const runToken = newRunToken();
-  for (const [hostName, dirs] of [...inv.vmDirs.entries()].sort()) {
-    let host;
-    try {
-      host = inv.registry.get(hostName);
-    } catch {
-      continue; // an unusable host is reported by discovery, its VMs stay unknown
-    }
-    const used = new Set(inv.desired.filter((d) => d.vm.host === hostName).map((d) => d.vm.vmDir));
-    for (const d of dirs) {
-      // a default vm_dir no spec uses is locked only if it exists (it may hold orphans): never created for it
-      if (!used.has(d) && !(await host.stat(d))) continue;
-      locks.push(await acquireLock(host, d, action, { waitSeconds, runToken }));
-    }
-  }
-}
-
-function exitCode(plan: Plan, results: ActionResult[], issues: SpecIssue[], opts: ReconcileOptions): number {
-  if (issues.length) return 3;
-  if (opts.check) return hasPendingWork(plan) ? 2 : 0;
-  if (opts.dryRun) return 0;
-  const failed = results.some((r) => !r.ok) || plan.actions.some((a) => FAILED_KINDS.has(a.kind));
-  return failed ? 1 : 0;
-}
-
-/** Pending work that --check reports: changes, refusals, orphans and unknowns. */
-export function hasPendingWork(plan: Plan): boolean {
-  return plan.actions.some((a) => CHANGING_KINDS.has(a.kind) || FAILED_KINDS.has(a.kind) || a.kind === "orphan");
 }

@@ -1,6 +1,7 @@
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { QfleetError } from "../errors.js";
 import { loadInventory, loadSpecs } from "../fleet/inventory.js";
+import { resolveFleet } from "../fleet/resolve.js";
 import { NAME_RE } from "../spec/schema.js";
 import { specLabel } from "../spec/store.js";
 import { instancePaths } from "../state/paths.js";
@@ -41,8 +42,8 @@ async function read(ctx: ToolContext, name: string, kind: "spec" | "status" | "c
     if (!spec) throw new QfleetError("NOT_FOUND", `no valid spec ${specLabel(name)}`);
     return spec.text;
   }
-  const inv = await loadInventory(ctx.dir, { discover: kind === "status" });
-  if (kind === "status") return JSON.stringify(await vmStatus(inv, name), null, 2);
+  if (kind === "status") return JSON.stringify(await vmStatus(await loadInventory(ctx.dir, { only: [name] }), name), null, 2);
+  const inv = await resolveFleet(ctx.dir, { only: [name] });
   const d = inv.desired.find((x) => x.vm.name === name);
   if (!d) throw new QfleetError("NOT_FOUND", `no VM named ${name}`);
   const host = inv.registry.get(d.vm.host);

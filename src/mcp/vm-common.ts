@@ -1,8 +1,6 @@
 import { QfleetError } from "../errors.js";
-import type { ActionResult } from "../apply/run.js";
 import { reconcile, type ReconcileResult } from "../fleet/reconcile.js";
 import { KIND_LABEL } from "../plan/render.js";
-import { FAILED_KINDS } from "../plan/types.js";
 import { LOCAL } from "../hosts/local.js";
 import { resolveAdhocHost } from "../spec/hosts-edit.js";
 import type { ToolCall, ToolContext } from "./tool.js";
@@ -33,16 +31,15 @@ export async function reconcileFor(
   return r;
 }
 
-/** Throws the first failed or refused action of a run as a QfleetError. */
+/**
+ * Throws when a run did not make the specs true (its outcome, the one rule): the first failed
+ * action with its own code and hint, else a refusal, unknown VM or spec problem as REFUSED.
+ */
 export function assertApplied(r: ReconcileResult): void {
+  if (r.outcome.ok) return;
   const failed = r.results.find((x) => !x.ok);
-  if (failed) throw failure(failed);
-  const refused = r.plan.actions.find((a) => FAILED_KINDS.has(a.kind));
-  if (refused) throw new QfleetError("REFUSED", `${refused.vm}: ${refused.kind}: ${refused.reason}`);
-}
-
-function failure(res: ActionResult): QfleetError {
-  return new QfleetError((res.error?.code as never) ?? "COMMAND_FAILED", `${res.vm}: ${res.error?.message ?? "failed"}`, { hint: res.error?.hint as string | undefined });
+  if (failed) throw new QfleetError((failed.error?.code as never) ?? "COMMAND_FAILED", `${failed.vm}: ${failed.error?.message ?? "failed"}`, { hint: failed.error?.hint as string | undefined });
+  throw new QfleetError(r.outcome.problems.length ? "INVALID_SPEC" : "REFUSED", r.outcome.message);
 }
 
 /** A password given as a tool argument travels through the model provider: only with the opt-in. */

@@ -30,7 +30,14 @@ export function refusePortConflicts(actions: Action[], hosts: HostState[], self:
       const whose = v.applied.owner && v.applied.owner.id !== self.id ? ` of ${describeOwner(v.applied.owner, self.machine)}` : "";
       for (const r of hostForwards(v.applied.vm)) ports.set(portOf(r), { instanceDir: v.instanceDir, who: `VM ${v.name}${whose}` });
     }
-    for (const p of hs.unmanaged) for (const port of p.ports) ports.set(port, { who: `QEMU pid ${p.pid}${p.name ? ` (${p.name})` : ""}, not managed by qemu-fleet` });
+    // QEMUs not inspected (not started by qemu-fleet, or another instance a scoped run did not look at): their command line's ports
+    const inspected = new Set(hs.vms.map((v) => v.pid));
+    const unmanaged = new Set(hs.unmanaged.map((p) => p.pid));
+    for (const p of hs.processes ?? hs.unmanaged) {
+      if (inspected.has(p.pid)) continue;
+      const who = `QEMU pid ${p.pid}${p.name ? ` (${p.name})` : ""}${unmanaged.has(p.pid) ? ", not managed by qemu-fleet" : ""}`;
+      for (const port of p.ports) ports.set(port, { instanceDir: p.qmpSocket?.replace(/\/[^/]*$/, ""), who });
+    }
     held.set(hs.host, ports);
   }
   return actions.map((a) => {

@@ -1,61 +1,69 @@
 import path from "node:path";
 import { toQfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
+import { Limiter } from "../hosts/limiter.js";
 import { withQmp } from "../qemu/qmp.js";
 import { instancePaths, RECORD_FILE } from "./paths.js";
 import { listQemuProcesses, type QemuProcess } from "./processes.js";
 import type { ActualVm, AppliedRecord, HostState, Obstacle, Power } from "./types.js";
 
+/** Instances inspected at once per host: QMP answers are mostly waiting, so this overlaps the waits. */
+const INSPECT_AT_ONCE = 8;
+
 /**
- * What exists on one host under the given vm dirs. Contract: never throws for one broken VM
- * (it is reported `broken` with reasons); a process counts as a VM's QEMU only when it is a
- * qemu-system process whose command line names that instance's QMP socket, so a stale pidfile
- * or a reused PID is never mistaken for the VM; QMP query-status is the authority on power.
+ * What exists on one host under the given vm dirs (only the instances named in `scope`, when
+ * given). Contract: never throws for one broken VM (it is reported `broken` with reasons); a
+ * process counts as a VM's QEMU only when it is a qemu-system process whose command line names
+ * that instance's QMP socket, so a stale pidfile or a reused PID is never mistaken for the VM;
+ * QMP query-status is the authority on power. A scoped look lists as unmanaged only QEMUs whose
+ * socket is outside the scanned vm_dirs (the others belong to instances it did not inspect).
  * Throws only when the host itself cannot be inspected.
  */
-export async function discoverHost(host: Host, vmDirs: string[]): Promise<HostState> {
-  const procs = await listQemuProcesses(host);
+export async function discoverHost(host: Host, vmDirs: string[], scope?: string[]): Promise<HostState> {
+  const dirs = [...new Set(vmDirs)];
+  const limit = new Limiter(INSPECT_AT_ONCE);
+  const [procs, scans] = await Promise.all([listQemuProcesses(host), Promise.all(dirs.map((d) => scanVmDir(host, d, limit, scope)))]);
   const bySocket = new Map(procs.filter((p) => p.qmpSocket).map((p) => [p.qmpSocket!, p]));
-  const vms: ActualVm[] = [];
-  const obstacles: Obstacle[] = [];
-  for (const vmDir of [...new Set(vmDirs)]) {
-    const found = await scanVmDir(host, vmDir);
-    obstacles.push(...found.obstacles);
-    for (const name of found.instances) vms.push(await inspectInstance(host, vmDir, name, bySocket));
-  }
+  const vms = await Promise.all(
+    scans.flatMap((found, i) => found.instances.map((name) => limit.run(() => inspectInstance(host, dirs[i], name, bySocket)))),
+  );
   const claimed = new Set(vms.map((v) => v.pid).filter((p) => p !== undefined));
-  const unmanaged = procs.filter((p) => !claimed.has(p.pid));
-  return { host: host.name, vms, unmanaged, obstacles };
+  const scanned = (p: QemuProcess) => Boolean(scope && p.qmpSocket && dirs.some((d) => p.qmpSocket!.startsWith(`${d}/`)));
+  const unmanaged = procs.filter((p) => !claimed.has(p.pid) && !scanned(p));
+  return { host: host.name, vms, unmanaged, obstacles: scans.flatMap((f) => f.obstacles), processes: procs };
 }
 
 /**
- * Sorts a vm_dir's entries: a folder holding a record (applied.json, a plain file) is an
- * instance; a non-empty folder without one, a file or a symbolic link is an obstacle (named,
- * never adopted or followed); empty folders are neither. A folder whose only trace is a
- * pidfile or a QMP socket is an obstacle too: its QEMU, if any, is listed as unmanaged.
+ * Sorts a vm_dir's entries (or only the `scope` names): a folder holding a record
+ * (applied.json, a plain file) is an instance; a non-empty folder without one, a file or a
+ * symbolic link is an obstacle (named, never adopted or followed); empty folders are neither.
+ * A folder whose only trace is a pidfile or a QMP socket is an obstacle too: its QEMU, if any,
+ * is listed as unmanaged.
  */
-async function scanVmDir(host: Host, vmDir: string): Promise<{ instances: string[]; obstacles: Obstacle[] }> {
-  const st = await host.stat(vmDir);
+async function scanVmDir(host: Host, vmDir: string, limit: Limiter, scope?: string[]): Promise<{ instances: string[]; obstacles: Obstacle[] }> {
   const out = { instances: [] as string[], obstacles: [] as Obstacle[] };
+  const st = await host.stat(vmDir);
   if (!st || st.kind !== "dir") return out;
-  const obstacle = (name: string, what: string) => out.obstacles.push({ name, vmDir, what });
-  for (const entry of (await host.list(vmDir)).sort()) {
-    if (entry.startsWith(".")) continue;
-    const dir = path.posix.join(vmDir, entry);
-    const kind = (await host.lstat(dir))?.kind;
-    if (kind !== "dir") {
-      if (kind) obstacle(entry, kind === "symlink" ? "a symbolic link (never followed)" : `a ${kind === "file" ? "file" : "special file"}, not a folder`);
-      continue;
-    }
-    const record = (await host.lstat(instancePaths(dir).applied))?.kind;
-    if (record === "file") out.instances.push(entry);
-    else if (record) obstacle(entry, `a folder whose ${RECORD_FILE} is a ${record === "symlink" ? "symbolic link (never followed)" : "special file"}`);
-    else {
-      const inside = (await host.list(dir).catch(() => null)) ?? ["(unreadable)"];
-      if (inside.length) obstacle(entry, `a folder qemu-fleet did not make (no ${RECORD_FILE}), holding ${listSome(inside)}`);
-    }
+  const entries = (scope ?? (await host.list(vmDir))).filter((e) => !e.startsWith(".")).sort();
+  const sorted = await Promise.all(entries.map((entry) => limit.run(() => sortEntry(host, vmDir, entry))));
+  for (const [i, r] of sorted.entries()) {
+    if (r === "instance") out.instances.push(entries[i]);
+    else if (r) out.obstacles.push({ name: entries[i], vmDir, what: r });
   }
   return out;
+}
+
+/** "instance", what makes the entry an obstacle, or null (missing, or an empty folder). */
+async function sortEntry(host: Host, vmDir: string, entry: string): Promise<"instance" | string | null> {
+  const dir = path.posix.join(vmDir, entry);
+  const kind = (await host.lstat(dir))?.kind;
+  if (!kind) return null;
+  if (kind !== "dir") return kind === "symlink" ? "a symbolic link (never followed)" : `a ${kind === "file" ? "file" : "special file"}, not a folder`;
+  const record = (await host.lstat(instancePaths(dir).applied))?.kind;
+  if (record === "file") return "instance";
+  if (record) return `a folder whose ${RECORD_FILE} is a ${record === "symlink" ? "symbolic link (never followed)" : "special file"}`;
+  const inside = (await host.list(dir).catch(() => null)) ?? ["(unreadable)"];
+  return inside.length ? `a folder qemu-fleet did not make (no ${RECORD_FILE}), holding ${listSome(inside)}` : null;
 }
 
 const listSome = (names: string[]) => names.sort().slice(0, 5).join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");

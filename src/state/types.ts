@@ -70,6 +70,8 @@ export interface HostState {
   obstacles?: Obstacle[];
   /** QEMU processes that no instance directory of ours accounts for: listed, never touched. */
   unmanaged: QemuProcess[];
+  /** Every QEMU process on the host (for the ports they hold), inspected or not. */
+  processes?: QemuProcess[];
   /** Set when the host could not be inspected at all: its VMs are unknown, not orphans. */
   error?: string;
 }

@@ -1,6 +1,7 @@
 import { KIND_LABEL } from "../plan/render.js";
 import type { Plan } from "../plan/types.js";
 import { formatIssue, type SpecIssue } from "../spec/load.js";
+import type { Outcome } from "../fleet/outcome.js";
 import type { RunTarget } from "./queue.js";
 
 /** One line of `qfleet watch` output. `message` is the whole human line (without the time). */
@@ -8,7 +9,7 @@ export interface WatchEvent {
   at: string;
   event:
     | "watching" | "change" | "resync" | "action" | "problem" | "valid" | "orphan" | "refused" | "unknown"
-    | "in-sync" | "waiting" | "error" | "stopping" | "stopped";
+    | "in-sync" | "converged" | "not-converged" | "waiting" | "error" | "stopping" | "stopped";
   message: string;
   vm?: string;
   host?: string;
@@ -31,11 +32,24 @@ const NOTE_KINDS = new Set(["orphan", "refused", "unknown"]);
 export class WatchReporter {
   private problems = new Map<string, string>();
   private notes = new Map<string, string>();
+  private lastOutcome: string | undefined;
 
   constructor(private readonly out: (e: WatchEvent) => void) {}
 
   emit(e: Omit<WatchEvent, "at">): void {
     this.out({ at: new Date().toISOString(), ...e });
+  }
+
+  /**
+   * Called with each run's outcome (the one success rule): a line when the fleet stops or
+   * starts matching its specs, or when the reasons it does not change; quiet otherwise.
+   */
+  finished(o: Outcome): void {
+    const key = o.ok ? "ok" : o.failures.join("\n");
+    if (key === this.lastOutcome || (o.ok && this.lastOutcome === undefined)) return (void (this.lastOutcome = key));
+    this.lastOutcome = key;
+    if (o.ok) this.emit({ event: "converged", message: "every VM in the run matches its spec" });
+    else this.emit({ event: "not-converged", message: `not converged: ${o.message}` });
   }
 
   /** Called with each run's plan, before it is applied, and every problem in the specs. */

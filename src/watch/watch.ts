@@ -51,7 +51,7 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
   const queue = new ReconcileQueue(async (target) => {
     if (target === "all") report.emit({ event: "resync", message: "resync: comparing every VM with its spec" });
     try {
-      await reconcile({
+      const r = await reconcile({
         dir: root,
         only: target === "all" ? undefined : target,
         prune: opts.prune,
@@ -62,6 +62,7 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
         onEvent: (e) =>
           report.emit({ event: "action", vm: e.vm, host: e.host, kind: e.kind, phase: e.phase, message: `${KIND_LABEL[e.kind].trim()} ${e.vm}: ${e.phase === "failed" ? "FAILED: " : ""}${e.message}` }),
       });
+      report.finished(r.outcome);
       waiting = false;
     } catch (e) {
       const err = toQfleetError(e);

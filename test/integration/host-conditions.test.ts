@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { mkdirSync, unlinkSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, makeFleet, stubSpec, waitGone, type TestFleet } from "../helpers/fleet.js";
 
@@ -37,10 +37,10 @@ describe("host conditions", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`cannot create the lock file ${ro}/.qfleet.lock on local: ${ro} is read-only or not writable by this user`);
     expect(r.stderr).not.toContain("util-linux");
-    unlinkSync(`${f.dir}/vms/r1.yaml`); // its vm_dir cannot even be locked
+    // r1 stays: the runs below are scoped to their own VMs, so its vm_dir is not even locked
   });
 
-  it("a full disk fails the VM that needed the space, naming the path, and the result says which VMs started", async () => {
+  it("a full disk fails the VM that needed the space, naming the path, and the result says which VMs started (a scoped run never touches r1's read-only vm_dir)", async () => {
     const full = `${f.vmDir}/full`;
     await mount(full, "size=64k");
     f.spec("small", stubSpec(`vm_dir: ${full}\n`));

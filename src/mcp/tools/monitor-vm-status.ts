@@ -36,7 +36,7 @@ export const monitorVmStatusTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: false },
   async run(a, call, ctx) {
     const target = await hostFromArgs(ctx, a);
-    const inventory = await loadInventory(ctx.dir, { passwords: target.passwords, alsoHosts: [target.name] });
+    const inventory = await loadInventory(ctx.dir, { only: [a.name], passwords: target.passwords, alsoHosts: [target.name] });
     try {
       const declared = inventory.desired.find((d) => d.vm.name === a.name)?.vm.host;
       if (a.host !== undefined && declared !== undefined && declared !== target.name) {

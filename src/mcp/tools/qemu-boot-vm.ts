@@ -82,7 +82,7 @@ export const qemuBootVm = defineTool({
       state: "running",
     });
     await reconcileFor(ctx, call, [name]);
-    const st = await vmStatus(await loadInventory(ctx.dir), name, { waitSshMs: 0 });
+    const st = await vmStatus(await loadInventory(ctx.dir, { only: [name] }), name, { waitSshMs: 0 });
     return {
       success: true,
       name,

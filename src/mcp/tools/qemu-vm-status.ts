@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
-import { loadInventory } from "../../fleet/inventory.js";
+import { loadInventory, loadSpecs } from "../../fleet/inventory.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { probeSshBanner } from "../../state/ssh-probe.js";
 import { vmStatus } from "../../fleet/status.js";
@@ -29,9 +29,11 @@ export const qemuVmStatus = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run(a, _c, ctx) {
     if ((a.name === undefined) === (a.ssh_port === undefined)) throw new QfleetError("BAD_INPUT", "give exactly one of name or ssh_port");
-    const inv = await loadInventory(ctx.dir);
+    // by name (or by a port a spec declares): only that VM is looked at; any other port needs the whole fleet
     const byPort = (v: { ssh?: { port: number } }) => v.ssh?.port === a.ssh_port;
-    const name = a.name ?? inv.desired.find((d) => byPort(d.vm))?.vm.name ?? inv.hosts.flatMap((h) => h.vms).find((v) => v.applied && byPort(v.applied.vm))?.name;
+    const declared = a.name ?? (await loadSpecs(ctx.dir)).specs.find((s) => byPort(s.spec))?.name;
+    const inv = await loadInventory(ctx.dir, declared ? { only: [declared] } : {});
+    const name = declared ?? inv.hosts.flatMap((h) => h.vms).find((v) => v.applied && byPort(v.applied.vm))?.name;
     if (name) {
       const st = await vmStatus(inv, name);
       return { ssh_port: st.ssh_port ?? null, status: st.status, process_running: st.process_running, ssh_accessible: st.ssh_accessible, message: st.message, name, pid: st.pid ?? null, accelerator: st.accelerator ?? null };

@@ -18,7 +18,7 @@ export const planTool = defineTool({
   output: { actions: z.array(record), summary: record, text: z.string(), problems: z.array(z.string()) },
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run({ names: only }, _c, ctx) {
-    const inv = await loadInventory(ctx.dir);
+    const inv = await loadInventory(ctx.dir, { only });
     const plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { only, self: inv.self });
     return { actions: plan.actions.map(actionData), summary: plan.summary, text: renderPlan(plan), problems: inv.fleet.issues.map(formatIssue) };
   },
@@ -44,13 +44,8 @@ export const reconcileTool = defineTool({
     const lossy = dry.plan.actions.filter((x) => x.kind === "delete" || x.kind === "replace");
     if (lossy.length) await call.confirm(`This deletes the disks of: ${lossy.map((x) => `${x.vm} (${x.kind})`).join(", ")}.`, a.confirm);
     const r = await reconcileFor(ctx, call, a.names, { ...opts, tolerateFailure: true });
-    const failed = r.results.filter((x) => !x.ok).map((x) => `${x.vm}: ${x.error?.message}`);
-    const refused = r.plan.actions.filter((x) => x.kind === "refused").map((x) => `${x.vm}: ${x.reason}`);
+    const { ok: success, message } = r.outcome;
     const problems = r.issues.map(formatIssue);
-    const success = r.exitCode === 0;
-    const message = success
-      ? `${r.results.length} action(s) applied; everything matches the specs`
-      : [failed.length && `failed: ${failed.join("; ")}`, refused.length && `refused: ${refused.join("; ")}`, problems.length && `${problems.length} spec problem(s): those VMs were left untouched`].filter(Boolean).join(". ");
     return { success, message, results: r.results as never, plan_text: renderPlan(r.plan), problems };
   },
 });

@@ -4,7 +4,6 @@ import { QfleetError } from "../../errors.js";
 import { LOCAL } from "../../hosts/local.js";
 import { loadSpecs } from "../../fleet/inventory.js";
 import { actionData, renderAction } from "../../plan/render.js";
-import { FAILED_KINDS } from "../../plan/types.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { readSpecText, specLabel, VMS_DIR, vmNameOf } from "../../spec/store.js";
 import { writeSpec } from "../../spec/write.js";
@@ -75,7 +74,7 @@ export const applyVmSpec = defineTool({
     reconcile: z.boolean().default(true),
     confirm: z.boolean().optional().describe("only for state: absent or lifting protected, after the person agreed"),
   },
-  output: { success: z.boolean(), file: z.string(), created: z.boolean(), yaml: z.string(), plan: z.array(actionShape), plan_text: z.string(), results: z.array(actionShape) },
+  output: { success: z.boolean(), message: z.string(), file: z.string(), created: z.boolean(), yaml: z.string(), plan: z.array(actionShape), plan_text: z.string(), results: z.array(actionShape) },
   annotations: { readOnlyHint: false, destructiveHint: true },
   async run(a, call, ctx) {
     if ((a.spec === undefined) === (a.patch === undefined)) throw new QfleetError("BAD_INPUT", "give exactly one of spec or patch");
@@ -96,9 +95,9 @@ export const applyVmSpec = defineTool({
       await call.confirm(`state: absent deletes VM ${a.name} (now, or at the next reconcile): the files qemu-fleet made for it, its disks included.`, a.confirm);
     const w = await writeSpec(LOCAL, ctx.dir, a.name, changes);
     const r = a.reconcile ? await reconcileFor(ctx, call, [a.name], { tolerateFailure: true }) : await reconcileFor(ctx, call, [a.name], { dryRun: true });
-    const ok = r.results.every((x) => x.ok) && !r.plan.actions.some((x) => FAILED_KINDS.has(x.kind));
     return {
-      success: ok,
+      success: r.outcome.ok,
+      message: r.outcome.message,
       file: w.file,
       created: w.created,
       yaml: w.text,
