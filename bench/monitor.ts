@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { loadInventory } from "../src/fleet/inventory.js";
-import { findRunningVm, monitorVms } from "../src/monitor/index.js";
+import { findRunningVm } from "../src/fleet/monitor-vm.js";
+import { monitorVms } from "../src/monitor/index.js";
 import { benchFleet, stubSpecs, type Row } from "./lib.js";
 
 const SAMPLES = 30;

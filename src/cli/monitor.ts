@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { QfleetError, toQfleetError } from "../errors.js";
 import { loadInventory } from "../fleet/inventory.js";
-import { findRunningVm, monitorVms, validateMonitorArgs, type RunningVm, type VmSample } from "../monitor/index.js";
+import { findRunningVm, type RunningVm } from "../fleet/monitor-vm.js";
+import { monitorVms, validateMonitorArgs, type VmSample } from "../monitor/index.js";
 import { TABLE_HEAD, tableRow } from "../monitor/render.js";
 import { table } from "./format.js";
 import { action, printError } from "./output.js";

@@ -9,7 +9,6 @@ export {
   validateMonitorArgs,
   type MonitorArgs,
 } from "./args.js";
-export { findRunningVm, monitorVmStatus, type MonitorVmStatusRequest, type RunningVm } from "../fleet/monitor-vm.js";
 export { monitorVm, monitorVms, type MonitorOptions, type MultiOptions, type MultiResult } from "./monitor.js";
 export { toReferenceResult, type MetricsData, type ReferenceResult } from "./reference.js";
 export { METRICS, type Metric, type MonitorTarget, type VmSample } from "./types.js";

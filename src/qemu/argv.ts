@@ -1,11 +1,17 @@
 import type { ResolvedVm } from "../spec/defaults.js";
-import type { InstancePaths } from "../state/paths.js";
 import type { Accel } from "./accel.js";
+
+/** The instance files a command line names (state/paths.ts makes them). */
+export interface LaunchPaths {
+  pidfile: string;
+  qmp: string;
+  serial: string;
+}
 
 /** Everything besides the spec that decides a QEMU command line. */
 export interface LaunchContext {
   accel: Accel;
-  paths: InstancePaths;
+  paths: LaunchPaths;
   /** Required when vm.firmware is uefi; vars is the per-VM copy, not the template. */
   uefi?: { code: string; vars: string };
 }

@@ -7,7 +7,6 @@ import { defineTool } from "../tool.js";
 
 /** The first reference's image tools, on this machine, through the same code as `qfleet image`. */
 const path = (what: string) => z.string().min(1).regex(/^[^\0\n]+$/, "one line, no NUL").describe(what);
-const host = LOCAL;
 
 export const qemuImageInfo = defineTool({
   name: "qemu_image_info",
@@ -31,7 +30,7 @@ export const qemuImageInfo = defineTool({
     force_share: z.boolean().optional().describe("true when a running VM holds the image (read with -U): sizes may be moving"),
   },
   annotations: { readOnlyHint: true, idempotentHint: true },
-  run: async ({ image_path }) => ({ ...(await imageInfo(host, image_path)) }) as never,
+  run: async ({ image_path }) => ({ ...(await imageInfo(LOCAL, image_path)) }) as never,
 });
 
 export const qemuImageConvert = defineTool({
@@ -56,7 +55,7 @@ export const qemuImageConvert = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false },
   async run({ image_path, output_format, output_path }, call) {
     let last = -1;
-    const r = await convertImage(host, {
+    const r = await convertImage(LOCAL, {
       input: image_path,
       format: output_format,
       output: output_path,
@@ -83,7 +82,7 @@ export const qemuCreateOverlay = defineTool({
   output: { success: z.boolean(), overlay_path: z.string(), backing_file: z.string(), backing_format: z.string(), note: z.string() },
   annotations: { readOnlyHint: false, destructiveHint: false },
   async run({ base_image, overlay_path }) {
-    const { virtual_size: _v, ...r } = await createOverlay(host, { base: base_image, output: overlay_path });
+    const { virtual_size: _v, ...r } = await createOverlay(LOCAL, { base: base_image, output: overlay_path });
     return r;
   },
 });
@@ -103,11 +102,11 @@ export const qemuImageResize = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true },
   async run({ image_path, size, confirm }, call) {
     try {
-      return await resizeImage(host, { path: image_path, size });
+      return await resizeImage(LOCAL, { path: image_path, size });
     } catch (e) {
       if (!isQfleetError(e) || e.code !== "REFUSED") throw e;
       await call.confirm(e.message.replace(/; pass --shrink.*$/, "."), confirm);
-      return resizeImage(host, { path: image_path, size, shrink: true });
+      return resizeImage(LOCAL, { path: image_path, size, shrink: true });
     }
   },
 });

@@ -4,13 +4,12 @@ import { LOCAL } from "../../hosts/local.js";
 import { loadSpecs } from "../../fleet/inventory.js";
 import { setPowerState } from "../../fleet/power.js";
 import { NAME_RE } from "../../spec/schema.js";
-import { removeSpec, writeSpec } from "../../spec/write.js";
-import { humanSize } from "../../units.js";
+import { writeSpec } from "../../spec/write.js";
+import { deleteVm, deletionQuestion } from "../../fleet/delete.js";
 import { defineTool } from "../tool.js";
 import { assertApplied, hostFromArgs, reconcileFor } from "../vm-common.js";
 import { remoteArgs } from "./remote-args.js";
 
-const host = LOCAL;
 const ACTIONS = ["create", "start", "stop", "delete", "modify"] as const;
 
 export const manageVm = defineTool({
@@ -60,7 +59,7 @@ export const manageVm = defineTool({
 
     if (a.action === "create") {
       if (exists) throw new QfleetError("EXISTS", `VM already exists: ${a.name}`, { hint: "delete it first or use a different name" });
-      const { file } = await writeSpec(host, ctx.dir, a.name, { ...(target.name !== "local" && { host: target.name }), ...fields, state: "running" });
+      const { file } = await writeSpec(LOCAL, ctx.dir, a.name, { ...(target.name !== "local" && { host: target.name }), ...fields, state: "running" });
       const r = await reconcileFor(ctx, call, [a.name], { passwords });
       return out(`VM ${a.name} created successfully`, { spec_file: file, steps: r.results[0]?.steps ?? [], pid: r.results[0]?.pid ?? null });
     }
@@ -71,20 +70,13 @@ export const manageVm = defineTool({
       return out(`VM ${a.name} ${a.action === "start" ? "started" : "stopped"} successfully`, { steps: res?.steps ?? ["nothing to do"], ...(res?.stopMethod && { stop_method: res.stopMethod }) });
     }
     if (a.action === "delete") {
-      if (spec?.spec.protected) throw new QfleetError("REFUSED", `VM ${a.name} is protected: it is never deleted`, { hint: "set protected: false in its spec first (a person's decision)" });
-      const disks = spec?.spec.disks ?? [];
-      const made = disks.filter((d) => !d.path || d.overlay).map((d) => (d.overlay ? `an overlay of ${d.path}` : `a ${humanSize(d.size ?? 0)} ${d.format} disk`));
-      const kept = disks.filter((d) => d.path && !d.overlay).map((d) => d.path);
-      const lost = made.length ? `its disks (${made.join(", ")}) and everything written to them` : "its folder";
-      await call.confirm(`Deleting VM ${a.name} removes ${lost}.${kept.length ? ` Kept: ${kept.join(", ")}.` : ""}`, a.confirm);
-      await writeSpec(host, ctx.dir, a.name, { state: "absent" });
-      const r = await reconcileFor(ctx, call, [a.name], { passwords });
-      const removed = await removeSpec(host, ctx.dir, a.name);
-      return out(`VM ${a.name} deleted successfully`, { steps: r.results[0]?.steps ?? [], removed_files: removed });
+      await call.confirm(deletionQuestion(a.name, spec), a.confirm);
+      const done = await deleteVm(ctx.dir, a.name, (names) => reconcileFor(ctx, call, names, { passwords }));
+      return out(`VM ${a.name} deleted successfully`, done);
     }
     if (Object.keys(fields).length === 0) throw new QfleetError("BAD_INPUT", "modify needs at least one of memory, vcpus, disk, iso, arch, vm_dir");
     const before = spec ? { memory: spec.spec.memory, vcpus: spec.spec.vcpus, disks: spec.spec.disks, iso: spec.spec.iso ?? null, arch: spec.spec.arch ?? null } : {};
-    const { text } = await writeSpec(host, ctx.dir, a.name, fields);
+    const { text } = await writeSpec(LOCAL, ctx.dir, a.name, fields);
     const r = await reconcileFor(ctx, call, [a.name], { passwords });
     const act = r.plan.actions.find((x) => x.vm === a.name);
     return out(`VM ${a.name} modified successfully`, {

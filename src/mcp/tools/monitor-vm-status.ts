@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { QfleetError } from "../../errors.js";
 import { loadInventory } from "../../fleet/inventory.js";
-import { MONITOR_DEFAULT_INTERVAL_S, MONITOR_MAX_COUNT, MONITOR_MAX_INTERVAL_S, monitorVmStatus } from "../../monitor/index.js";
+import { monitorVmStatus } from "../../fleet/monitor-vm.js";
+import { MONITOR_DEFAULT_INTERVAL_S, MONITOR_MAX_COUNT, MONITOR_MAX_INTERVAL_S } from "../../monitor/index.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { defineTool } from "../tool.js";
 import { hostFromArgs } from "../vm-common.js";

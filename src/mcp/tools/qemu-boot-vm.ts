@@ -1,30 +1,10 @@
-import path from "node:path";
 import { z } from "zod";
-import { QfleetError } from "../../errors.js";
-import { LOCAL } from "../../hosts/local.js";
-import { portHolder } from "../../apply/launch.js";
-import { loadInventory, loadSpecs } from "../../fleet/inventory.js";
-import { imageInfo } from "../../qemu/img.js";
+import { declareBootVm } from "../../fleet/boot.js";
+import { loadInventory } from "../../fleet/inventory.js";
 import { NAME_RE } from "../../spec/schema.js";
-import { specLabel } from "../../spec/store.js";
-import { writeSpec } from "../../spec/write.js";
 import { sshCommand, vmStatus } from "../../fleet/status.js";
 import { defineTool } from "../tool.js";
 import { reconcileFor } from "../vm-common.js";
-
-const host = LOCAL;
-
-/** A VM name from an image file name: safe characters only, at most 63. */
-export function nameFromImage(image: string): string {
-  const base = path.basename(image).replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "");
-  return (base || "vm").slice(0, 63);
-}
-
-async function portBusy(port: number): Promise<string | null> {
-  const open = await host.connectTcp(port).then((s) => (s.destroy(), true), () => false);
-  if (!open) return null;
-  return (await portHolder(host, port)) ?? "another process";
-}
 
 export const qemuBootVm = defineTool({
   name: "qemu_boot_vm",
@@ -54,32 +34,8 @@ export const qemuBootVm = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false },
   async run(a, call, ctx) {
-    const image = path.resolve(ctx.dir, a.image_path);
-    const info = await imageInfo(host, image);
-    if (!a.overlay && info.format !== "qcow2" && info.format !== "raw") {
-      throw new QfleetError("BAD_INPUT", `${image} is ${info.format}: boot it with overlay: true, or convert it to qcow2 first (qemu_image_convert)`);
-    }
-    const name = a.name ?? nameFromImage(image);
-    const fleet = await loadSpecs(ctx.dir);
-    if (fleet.specs.some((s) => s.name === name) || fleet.invalid.includes(name)) {
-      throw new QfleetError("EXISTS", `VM ${name} already exists (${specLabel(name)})`, { hint: "pass another name, or use manage_vm to change it" });
-    }
-    const claimed = new Set(fleet.specs.flatMap((s) => [s.spec.ssh?.port, ...s.spec.forwards.map((f) => f.host)]));
-    let port = a.ssh_port;
-    if (port === undefined) {
-      for (port = 2222; claimed.has(port) || (await portBusy(port)); port++);
-    } else {
-      const holder = claimed.has(port) ? "another VM's spec" : await portBusy(port);
-      if (holder) throw new QfleetError("BUSY", `port ${port} on 127.0.0.1 is already in use by ${holder}`, { hint: "pass another ssh_port, or leave it out to pick a free one" });
-    }
-    const { file } = await writeSpec(host, ctx.dir, name, {
-      ...(a.arch && { arch: a.arch }),
-      ...(a.cpus && { vcpus: a.cpus }),
-      ...(a.memory && { memory: a.memory }),
-      ...(a.firmware && { firmware: a.firmware }),
-      disks: [a.overlay ? { path: image, overlay: true } : { path: image, format: info.format }],
-      ssh: { port },
-      state: "running",
+    const { name, file, port } = await declareBootVm(ctx.dir, {
+      image: a.image_path, name: a.name, sshPort: a.ssh_port, memory: a.memory, cpus: a.cpus, arch: a.arch, firmware: a.firmware, overlay: a.overlay,
     });
     await reconcileFor(ctx, call, [name]);
     const st = await vmStatus(await loadInventory(ctx.dir, { only: [name] }), name, { waitSshMs: 0 });

@@ -1,0 +1,74 @@
+import path from "node:path";
+import { portHolder } from "../apply/launch.js";
+import { QfleetError } from "../errors.js";
+import { LOCAL } from "../hosts/local.js";
+import { imageInfo } from "../qemu/img.js";
+import { specLabel } from "../spec/store.js";
+import { writeSpec } from "../spec/write.js";
+import { loadSpecs } from "./inventory.js";
+
+/** What `qemu_boot_vm` asks for: an image to boot on this machine, and the VM's few settings. */
+export interface BootRequest {
+  image: string;
+  name?: string;
+  sshPort?: number;
+  memory?: string;
+  cpus?: number;
+  arch?: "x86_64" | "aarch64" | "arm64";
+  firmware?: "bios" | "uefi";
+  /** Boot a copy-on-write overlay (the image is never written). */
+  overlay: boolean;
+}
+
+/** The first SSH port tried when none is asked for. */
+export const FIRST_SSH_PORT = 2222;
+
+/** A VM name from an image file name: safe characters only, at most 63. */
+export function nameFromImage(image: string): string {
+  const base = path.basename(image).replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  return (base || "vm").slice(0, 63);
+}
+
+/** Who holds a TCP port on this machine's 127.0.0.1 ("pid 12 (nginx)", "another process"), or null when it is free. */
+async function portBusy(port: number): Promise<string | null> {
+  const open = await LOCAL.connectTcp(port).then((s) => (s.destroy(), true), () => false);
+  if (!open) return null;
+  return (await portHolder(LOCAL, port)) ?? "another process";
+}
+
+/**
+ * Declares a VM that boots an existing image: checks the image, picks the name and a free SSH
+ * port (none that a spec claims or a process holds, from FIRST_SSH_PORT up) and writes its
+ * spec, changing nothing else. The caller reconciles it. Refuses a name that already has a
+ * spec and an asked-for port that is taken, saying by whom.
+ */
+export async function declareBootVm(dir: string, r: BootRequest): Promise<{ name: string; file: string; port: number }> {
+  const image = path.resolve(dir, r.image);
+  const info = await imageInfo(LOCAL, image);
+  if (!r.overlay && info.format !== "qcow2" && info.format !== "raw") {
+    throw new QfleetError("BAD_INPUT", `${image} is ${info.format}: boot it with overlay: true, or convert it to qcow2 first (qemu_image_convert)`);
+  }
+  const name = r.name ?? nameFromImage(image);
+  const fleet = await loadSpecs(dir);
+  if (fleet.specs.some((s) => s.name === name) || fleet.invalid.includes(name)) {
+    throw new QfleetError("EXISTS", `VM ${name} already exists (${specLabel(name)})`, { hint: "pass another name, or use manage_vm to change it" });
+  }
+  const claimed = new Set(fleet.specs.flatMap((s) => [s.spec.ssh?.port, ...s.spec.forwards.map((f) => f.host)]));
+  let port = r.sshPort;
+  if (port === undefined) {
+    for (port = FIRST_SSH_PORT; claimed.has(port) || (await portBusy(port)); port++);
+  } else {
+    const holder = claimed.has(port) ? "another VM's spec" : await portBusy(port);
+    if (holder) throw new QfleetError("BUSY", `port ${port} on 127.0.0.1 is already in use by ${holder}`, { hint: "pass another ssh_port, or leave it out to pick a free one" });
+  }
+  const { file } = await writeSpec(LOCAL, dir, name, {
+    ...(r.arch && { arch: r.arch }),
+    ...(r.cpus && { vcpus: r.cpus }),
+    ...(r.memory && { memory: r.memory }),
+    ...(r.firmware && { firmware: r.firmware }),
+    disks: [r.overlay ? { path: image, overlay: true } : { path: image, format: info.format }],
+    ssh: { port },
+    state: "running",
+  });
+  return { name, file, port };
+}
