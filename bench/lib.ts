@@ -29,7 +29,8 @@ export function benchFleet(): BenchFleet {
       const t0 = process.hrtime.bigint();
       const r = await execa("node", [CLI, ...args, "-C", dir], { env, reject: false, stdin: "ignore" });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (r.exitCode !== 0 && !opts.allowExit?.includes(r.exitCode ?? -1)) throw new Error(`qfleet ${args.join(" ")} exited ${r.exitCode}: ${r.stderr}`);
+      if (r.exitCode !== 0 && !opts.allowExit?.includes(r.exitCode ?? -1))
+        throw new Error(`qfleet ${args.join(" ")} exited ${r.exitCode}: ${r.stderr}`);
       return ms;
     },
     cleanup() {
@@ -75,7 +76,13 @@ export async function timeMs(fn: () => Promise<unknown>): Promise<number> {
  * A measured command against its baseline, interleaved (A, B, A, B ...) so both see the same
  * machine load: the median of each, and the ratio B/A per pair as median and min-max.
  */
-export interface Paired { base: number; value: number; ratio: number; min: number; max: number }
+export interface Paired {
+  base: number;
+  value: number;
+  ratio: number;
+  min: number;
+  max: number;
+}
 export async function interleaved(pairs: number, baseline: () => Promise<number>, measured: () => Promise<number>): Promise<Paired> {
   const a: number[] = [];
   const b: number[] = [];
@@ -91,7 +98,14 @@ export async function interleaved(pairs: number, baseline: () => Promise<number>
 /** "1.84x (1.70-2.02)": a paired ratio as the report prints it. */
 export const ratioText = (p: Paired) => `${p.ratio.toFixed(2)}x (${p.min.toFixed(2)}-${p.max.toFixed(2)})`;
 
-export interface Row { name: string; value: string; baseline: string; ratio: string; goal: string; ok: boolean }
+export interface Row {
+  name: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+  ok: boolean;
+}
 export function report(rows: Row[]): void {
   const head = ["benchmark", "measured", "baseline", "ratio", "goal", ""];
   const all = [head, ...rows.map((r) => [r.name, r.value, r.baseline, r.ratio, r.goal, r.ok ? "ok" : "MISSED"])];

@@ -29,7 +29,11 @@ export async function mcpBench(): Promise<Row[]> {
     const viaMcp: number[] = [];
     for (let round = 0; round < 5; round++) {
       const t0 = performance.now();
-      const transport = new StdioClientTransport({ command: "node", args: [CLI, "mcp", "-C", f.dir], env: { ...(process.env as Record<string, string>), ...f.env } });
+      const transport = new StdioClientTransport({
+        command: "node",
+        args: [CLI, "mcp", "-C", f.dir],
+        env: { ...(process.env as Record<string, string>), ...f.env },
+      });
       const client = new Client({ name: "bench", version: "1" });
       await client.connect(transport);
       await client.listTools();
@@ -45,7 +49,14 @@ export async function mcpBench(): Promise<Row[]> {
     const m = med(viaMcp);
     const s = med(spawnTimes);
     return [
-      { name: "qemu_image_info via MCP (median of 20)", value: fmt(m), baseline: `qemu-img info ${fmt(d)}`, ratio: `${m - d >= 0 ? "+" : ""}${(m - d).toFixed(1)} ms`, goal: "<= +10 ms", ok: m - d <= 10 },
+      {
+        name: "qemu_image_info via MCP (median of 20)",
+        value: fmt(m),
+        baseline: `qemu-img info ${fmt(d)}`,
+        ratio: `${m - d >= 0 ? "+" : ""}${(m - d).toFixed(1)} ms`,
+        goal: "<= +10 ms",
+        ok: m - d <= 10,
+      },
       { name: "spawn qfleet mcp -> first tools/list", value: fmt(s), baseline: "-", ratio: "-", goal: "< 500 ms", ok: s < 500 },
       { name: "MCP server idle RSS", value: `${rss.toFixed(0)} MB`, baseline: "-", ratio: "-", goal: "< 80 MB", ok: rss < 80 },
     ];

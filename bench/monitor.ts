@@ -37,14 +37,18 @@ export async function monitorCpu(): Promise<Row> {
     let first: { c: NodeJS.CpuUsage; t: number } | undefined;
     c = process.cpuUsage();
     t = performance.now();
-    await monitorVms(vms[0].host, vms.map((v) => v.target), {
-      intervalMs: 1000,
-      count: SAMPLES,
-      onSample: (_vm, _s, i) => {
-        if (i === 1 && !first) first = { c: process.cpuUsage(), t: performance.now() };
-        if (i === SAMPLES && first && !steady) steady = percent(process.cpuUsage(first.c), performance.now() - first.t);
+    await monitorVms(
+      vms[0].host,
+      vms.map((v) => v.target),
+      {
+        intervalMs: 1000,
+        count: SAMPLES,
+        onSample: (_vm, _s, i) => {
+          if (i === 1 && !first) first = { c: process.cpuUsage(), t: performance.now() };
+          if (i === SAMPLES && first && !steady) steady = percent(process.cpuUsage(first.c), performance.now() - first.t);
+        },
       },
-    });
+    );
     const whole = percent(process.cpuUsage(c), performance.now() - t);
     // judged on the raw figure (idle not subtracted): the conservative reading on a noisy machine
     return {

@@ -17,7 +17,14 @@ export async function noopReconcile(base: number): Promise<Row> {
     stubSpecs(f, 50);
     await f.cli(["reconcile", "--parallel", "10"]);
     const ms = await median(5, () => f.cli(["reconcile"]));
-    return { name: "no-op reconcile, 50 running VMs", value: fmt(ms), baseline: `node start ${fmt(base)}`, ratio: `${(ms / base).toFixed(2)}x`, goal: "< 1000 ms", ok: ms < 1000 };
+    return {
+      name: "no-op reconcile, 50 running VMs",
+      value: fmt(ms),
+      baseline: `node start ${fmt(base)}`,
+      ratio: `${(ms / base).toFixed(2)}x`,
+      goal: "< 1000 ms",
+      ok: ms < 1000,
+    };
   } finally {
     f.cleanup();
   }
@@ -41,16 +48,25 @@ export async function start20(): Promise<Row> {
     for (let i = 0; i < 3; i++) {
       await stopAll();
       const script = argvs.map((a) => a.map((x) => `'${x.replaceAll("'", "'\\''")}'`).join(" ") + " &").join("\n") + "\nwait";
-      floors.push(await timeMs(async () => {
-        await execa("sh", ["-c", script]);
-        while (!socks.every((s) => existsSync(s))) await new Promise((r) => setTimeout(r, 5));
-      }));
+      floors.push(
+        await timeMs(async () => {
+          await execa("sh", ["-c", script]);
+          while (!socks.every((s) => existsSync(s))) await new Promise((r) => setTimeout(r, 5));
+        }),
+      );
       await stopAll();
       ours.push(await f.cli(["reconcile"]));
     }
     const floor = floors.sort((a, b) => a - b)[1];
     const mine = ours.sort((a, b) => a - b)[1];
-    return { name: "start 20 stopped VMs (reconcile)", value: fmt(mine), baseline: `shell launch ${fmt(floor)}`, ratio: `${(mine / floor).toFixed(2)}x`, goal: "<= 1.25x", ok: mine / floor <= 1.25 };
+    return {
+      name: "start 20 stopped VMs (reconcile)",
+      value: fmt(mine),
+      baseline: `shell launch ${fmt(floor)}`,
+      ratio: `${(mine / floor).toFixed(2)}x`,
+      goal: "<= 1.25x",
+      ok: mine / floor <= 1.25,
+    };
   } finally {
     f.cleanup();
   }
@@ -62,7 +78,14 @@ export async function plan1000(base: number): Promise<Row> {
   try {
     stubSpecs(f, 1000);
     const ms = await median(3, () => f.cli(["plan", "--json"]));
-    return { name: "load + plan 1,000 specs", value: fmt(ms), baseline: `node start ${fmt(base)}`, ratio: `${(ms / base).toFixed(2)}x`, goal: "< 1500 ms", ok: ms < 1500 };
+    return {
+      name: "load + plan 1,000 specs",
+      value: fmt(ms),
+      baseline: `node start ${fmt(base)}`,
+      ratio: `${(ms / base).toFixed(2)}x`,
+      goal: "< 1500 ms",
+      ok: ms < 1500,
+    };
   } finally {
     f.cleanup();
   }

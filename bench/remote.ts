@@ -36,7 +36,14 @@ export async function remoteBench(): Promise<Row[]> {
     }
     const [l, r] = [median(local), median(remote)];
     return [
-      { name: `reconcile ${N} new VMs on an SSH host`, value: fmt(r), baseline: `same ${N} locally ${fmt(l)}`, ratio: `${(r / l).toFixed(2)}x`, goal: "<= 1.5x", ok: r / l <= 1.5 },
+      {
+        name: `reconcile ${N} new VMs on an SSH host`,
+        value: fmt(r),
+        baseline: `same ${N} locally ${fmt(l)}`,
+        ratio: `${(r / l).toFixed(2)}x`,
+        goal: "<= 1.5x",
+        ok: r / l <= 1.5,
+      },
       { name: "SSH connections per reconcile, per host", value: String(connections), baseline: "-", ratio: "-", goal: "1", ok: connections === 1 },
     ];
   } finally {
@@ -55,7 +62,7 @@ async function timedRemote(lab: Lab): Promise<number> {
 /** Kills the round's QEMUs and removes their instance folders, so the next round creates them again. */
 async function removeAll(vmDir: string, names: string[]): Promise<void> {
   killQemusUnder(vmDir);
-  for (const end = Date.now() + 5000; qemuPidsMentioning(vmDir).length && Date.now() < end; ) await new Promise((res) => setTimeout(res, 50));
+  for (const end = Date.now() + 5000; qemuPidsMentioning(vmDir).length && Date.now() < end;) await new Promise((res) => setTimeout(res, 50));
   for (const n of names) rmSync(path.join(vmDir, n), { recursive: true, force: true });
 }
 

@@ -14,9 +14,13 @@ import { watchLatency } from "./watch.js";
 const base = await nodeStart();
 const rows: Row[] = [];
 const benches: (() => Promise<Row | Row[]>)[] = [
-  () => noopReconcile(base), () => start20(), () => plan1000(base), () => validateLarge(),
+  () => noopReconcile(base),
+  () => start20(),
+  () => plan1000(base),
+  () => validateLarge(),
   () => mcpBench(),
-  () => monitorCpu(), () => watchLatency(),
+  () => monitorCpu(),
+  () => watchLatency(),
   () => remoteBench(),
 ];
 for (const b of benches) {

@@ -15,7 +15,11 @@ export async function validateLarge(): Promise<Row> {
     writeFileSync(path.join(normal.dir, "vms", "x.yaml"), "vcpus: 2\nmemory: 1G\n");
     const keys = Array.from({ length: 20_000 }, (_, i) => `unknown_key_${i}: ${i}`).join("\n");
     writeFileSync(path.join(large.dir, "vms", "x.yaml"), `memory: 1G\n${keys}\n`);
-    const p = await interleaved(5, () => normal.cli(["validate"]), () => large.cli(["validate"], { allowExit: [3] }));
+    const p = await interleaved(
+      5,
+      () => normal.cli(["validate"]),
+      () => large.cli(["validate"], { allowExit: [3] }),
+    );
     return {
       name: "validate a 20,000-key spec",
       value: `${Math.round(p.value)} ms`,

@@ -11,7 +11,9 @@ import { fileURLToPath } from "node:url";
 
 const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "src");
 const files = (function walk(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : [],
+  );
 })(src);
 
 const IMPORT = /^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/gm;
@@ -33,7 +35,8 @@ for (const f of files) {
     const target = path.resolve(path.dirname(f), spec).replace(/\.js$/, ".ts");
     graph.get(f).add(target);
     const [a, b] = [folderOf(f), folderOf(target)];
-    if (a === "hosts" && b === "spec" && !typeOnly) problems.push(`${rel(f)}: imports values from ${rel(target)}; hosts/ may import only types from spec/`);
+    if (a === "hosts" && b === "spec" && !typeOnly)
+      problems.push(`${rel(f)}: imports values from ${rel(target)}; hosts/ may import only types from spec/`);
     // folders may share types both ways (spec/ names the Host interface, hosts/ reads hosts.yaml's types)
     if (a !== b && !typeOnly) (folders.get(a) ?? folders.set(a, new Set()).get(a)).add(b);
   }
@@ -42,17 +45,30 @@ for (const f of files) {
 /** Strongly connected components with more than one member (Tarjan): each one is a cycle. */
 function cycles(g) {
   let index = 0;
-  const idx = new Map(), low = new Map(), stack = [], on = new Set(), out = [];
+  const idx = new Map(),
+    low = new Map(),
+    stack = [],
+    on = new Set(),
+    out = [];
   const visit = (v) => {
-    idx.set(v, index); low.set(v, index++); stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
     for (const w of g.get(v) ?? []) {
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
     }
     if (low.get(v) === idx.get(v)) {
       const comp = [];
       let w;
-      do { w = stack.pop(); on.delete(w); comp.push(w); } while (w !== v);
+      do {
+        w = stack.pop();
+        on.delete(w);
+        comp.push(w);
+      } while (w !== v);
       if (comp.length > 1) out.push(comp);
     }
   };

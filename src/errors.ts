@@ -5,17 +5,17 @@
  * the same text into an isError result. Anything that is not a QfleetError is a bug.
  */
 export type ErrorCode =
-  | "INVALID_SPEC"     // specs failed validation (exit 3)
-  | "NOT_FOUND"        // a file, VM or host that does not exist
-  | "BAD_INPUT"        // an argument that cannot be used
-  | "REFUSED"          // would lose data or break something without an explicit flag
-  | "EXISTS"           // would overwrite something
-  | "BUSY"             // a lock, port or image held by someone else
-  | "MISSING_TOOL"     // qemu-img / qemu-system-* / firmware not installed
-  | "COMMAND_FAILED"   // a command exited non-zero
+  | "INVALID_SPEC" // specs failed validation (exit 3)
+  | "NOT_FOUND" // a file, VM or host that does not exist
+  | "BAD_INPUT" // an argument that cannot be used
+  | "REFUSED" // would lose data or break something without an explicit flag
+  | "EXISTS" // would overwrite something
+  | "BUSY" // a lock, port or image held by someone else
+  | "MISSING_TOOL" // qemu-img / qemu-system-* / firmware not installed
+  | "COMMAND_FAILED" // a command exited non-zero
   | "TIMEOUT"
   | "UNSUPPORTED"
-  | "CONNECTION";      // a host or socket that cannot be reached
+  | "CONNECTION"; // a host or socket that cannot be reached
 
 export interface ErrorDetails {
   hint?: string;
@@ -63,8 +63,18 @@ export const isQfleetError = (e: unknown): e is QfleetError => e instanceof Qfle
 
 /** What a failed system call was doing, in words ("write"), from Node's `syscall` field. */
 const OPERATION: Record<string, string> = {
-  open: "open", read: "read", write: "write", mkdir: "create the folder", rmdir: "remove the folder", unlink: "remove",
-  rename: "rename", copyfile: "copy", scandir: "list", stat: "look at", lstat: "look at", chmod: "change the mode of",
+  open: "open",
+  read: "read",
+  write: "write",
+  mkdir: "create the folder",
+  rmdir: "remove the folder",
+  unlink: "remove",
+  rename: "rename",
+  copyfile: "copy",
+  scandir: "list",
+  stat: "look at",
+  lstat: "look at",
+  chmod: "change the mode of",
 };
 /** Conditions of the machine, not of the input: said as they are, with the path and the operation. */
 const CONDITION: Record<string, string> = {

@@ -31,7 +31,9 @@ export async function ensureDisks(host: Host, vm: ResolvedVm, owned: ReadonlySet
         done.push(`disk ${d.index}: created ${d.path}`);
         continue;
       } else {
-        throw new QfleetError("NOT_FOUND", `disk ${d.index}: no such file ${d.path}`, { hint: "give the disk a size so it is created, or fix the path" });
+        throw new QfleetError("NOT_FOUND", `disk ${d.index}: no such file ${d.path}`, {
+          hint: "give the disk a size so it is created, or fix the path",
+        });
       }
     } else if (st.kind !== "file") {
       throw new QfleetError("BAD_INPUT", `disk ${d.index}: ${d.path} is not a file`);

@@ -34,15 +34,24 @@ export interface ExecOutcome {
  */
 export async function execute(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
   switch (a.kind) {
-    case "create": return create(a, ctx);
-    case "start": return start(a, ctx);
-    case "stop": return stop(a, ctx, true);
-    case "update-live": return updateLive(a, ctx);
-    case "update-restart": return restart(a, ctx);
-    case "update-offline": return offline(a, ctx);
-    case "replace": return replace(a, ctx);
-    case "delete": return remove(a, ctx);
-    default: return { steps: [] };
+    case "create":
+      return create(a, ctx);
+    case "start":
+      return start(a, ctx);
+    case "stop":
+      return stop(a, ctx, true);
+    case "update-live":
+      return updateLive(a, ctx);
+    case "update-restart":
+      return restart(a, ctx);
+    case "update-offline":
+      return offline(a, ctx);
+    case "replace":
+      return replace(a, ctx);
+    case "delete":
+      return remove(a, ctx);
+    default:
+      return { steps: [] };
   }
 }
 

@@ -33,10 +33,13 @@ export async function refuseSymlinks(host: Host, dir: string, names: string[]): 
   const kinds = await Promise.all(names.map(async (n) => [n, (await host.lstat(path.posix.join(dir, n)))?.kind] as const));
   const links = kinds.filter(([, k]) => k === "symlink").map(([n]) => n);
   if (links.length)
-    throw new QfleetError("REFUSED", `${links.join(", ")} in ${dir} ${links.length > 1 ? "are symbolic links" : "is a symbolic link"}: qemu-fleet never follows a link in an instance folder, so nothing was written`, {
-      hint: "remove the link; if it points at an image you want this VM to use, give that image as a disk path: instead",
-    });
+    throw new QfleetError(
+      "REFUSED",
+      `${links.join(", ")} in ${dir} ${links.length > 1 ? "are symbolic links" : "is a symbolic link"}: qemu-fleet never follows a link in an instance folder, so nothing was written`,
+      {
+        hint: "remove the link; if it points at an image you want this VM to use, give that image as a disk path: instead",
+      },
+    );
 }
 
-const refusal = (message: string) =>
-  new QfleetError("REFUSED", message, { hint: "move it away, or give the VM another name or vm_dir" });
+const refusal = (message: string) => new QfleetError("REFUSED", message, { hint: "move it away, or give the VM another name or vm_dir" });

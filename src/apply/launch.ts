@@ -16,7 +16,12 @@ import { refuseSymlinks } from "./instance.js";
  * links where qemu-fleet writes, lists the files it is about to make in the record (claimFiles),
  * then copies the per-VM UEFI variable store and makes or grows the disks.
  */
-export async function prepareFiles(host: Host, vm: ResolvedVm, rec: AppliedRecord, owner: InstanceOwner): Promise<{ steps: string[]; record: AppliedRecord }> {
+export async function prepareFiles(
+  host: Host,
+  vm: ResolvedVm,
+  rec: AppliedRecord,
+  owner: InstanceOwner,
+): Promise<{ steps: string[]; record: AppliedRecord }> {
   const p = instancePaths(vm.instanceDir);
   const names = filesFor(vm);
   await refuseSymlinks(host, p.dir, names);
@@ -33,7 +38,8 @@ export async function prepareFiles(host: Host, vm: ResolvedVm, rec: AppliedRecor
 
 async function uefiFirmware(host: Host, vm: ResolvedVm) {
   const fw = (await probeCaps(host)).uefi[vm.arch];
-  if (!fw) throw new QfleetError("MISSING_TOOL", `no UEFI firmware for ${vm.arch} on ${host.name}`, { hint: `install it: ${UEFI_PACKAGES[vm.arch]}` });
+  if (!fw)
+    throw new QfleetError("MISSING_TOOL", `no UEFI firmware for ${vm.arch} on ${host.name}`, { hint: `install it: ${UEFI_PACKAGES[vm.arch]}` });
   return fw;
 }
 
@@ -43,7 +49,13 @@ async function uefiFirmware(host: Host, vm: ResolvedVm) {
  * the process holding it), a second QEMU on the same instance, a disk locked by another
  * process, a missing qemu-system binary.
  */
-export async function launchVm(host: Host, vm: ResolvedVm, accel: AccelChoice, previous: AppliedRecord, owner: InstanceOwner): Promise<{ pid: number; record: AppliedRecord }> {
+export async function launchVm(
+  host: Host,
+  vm: ResolvedVm,
+  accel: AccelChoice,
+  previous: AppliedRecord,
+  owner: InstanceOwner,
+): Promise<{ pid: number; record: AppliedRecord }> {
   const p = instancePaths(vm.instanceDir);
   const tooLong = socketPathProblem(p);
   if (tooLong) throw new QfleetError("BAD_INPUT", tooLong);
@@ -53,7 +65,8 @@ export async function launchVm(host: Host, vm: ResolvedVm, accel: AccelChoice, p
   await host.remove(p.pidfile);
   const r = await host.run(argv, { allowFailure: true, timeoutMs: 60_000 }).catch((e) => {
     const err = toQfleetError(e);
-    if (err.code === "MISSING_TOOL") throw new QfleetError("MISSING_TOOL", `${argv[0]} is not installed on ${host.name}`, { hint: `install it: ${SYSTEM_PACKAGES[vm.arch]}` });
+    if (err.code === "MISSING_TOOL")
+      throw new QfleetError("MISSING_TOOL", `${argv[0]} is not installed on ${host.name}`, { hint: `install it: ${SYSTEM_PACKAGES[vm.arch]}` });
     throw err;
   });
   if (r.exitCode !== 0) throw await launchError(host, vm, argv, r.stderr, r.exitCode);

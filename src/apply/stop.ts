@@ -11,7 +11,12 @@ export type StopMethod = "not-running" | "powerdown" | "quit" | "kill";
  * quit, wait; then SIGKILL, but only after checking the PID is still this VM's QEMU.
  * Resolves with the method that worked. Idempotent: a VM that does not run is "not-running".
  */
-export async function stopQemu(host: Host, instanceDir: string, pid: number | undefined, opts: { graceful: boolean; timeoutMs: number }): Promise<StopMethod> {
+export async function stopQemu(
+  host: Host,
+  instanceDir: string,
+  pid: number | undefined,
+  opts: { graceful: boolean; timeoutMs: number },
+): Promise<StopMethod> {
   const p = instancePaths(instanceDir);
   if (pid === undefined || !(await isQemuFor(host, pid, p.qmp))) return "not-running";
   const alive = () => isQemuFor(host, pid, p.qmp);

@@ -14,7 +14,11 @@ import { progressBar, type Progress } from "./progress.js";
  * on a host from hosts.yaml (`--host NAME`, `-C DIR`).
  * Results go to stdout (aligned text, or the API's result object with --json); progress to stderr.
  */
-interface JsonOpt { json?: boolean; host?: string; dir?: string }
+interface JsonOpt {
+  json?: boolean;
+  host?: string;
+  dir?: string;
+}
 
 /**
  * The host an image command acts on: this machine, or `--host NAME` from `-C DIR`/hosts.yaml.
@@ -31,7 +35,9 @@ async function hostFor(o: JsonOpt, paths: (string | undefined)[]): Promise<Host>
 
 /** --host and -C on an image subcommand. */
 const hostOptions = (c: Command) =>
-  c.option("--host <name>", "act on this host from hosts.yaml (default: this machine)").option("-C, --dir <dir>", "folder holding hosts.yaml (with --host)", ".");
+  c
+    .option("--host <name>", "act on this host from hosts.yaml (default: this machine)")
+    .option("-C, --dir <dir>", "folder holding hosts.yaml (with --host)", ".");
 
 /** action() with the options object visible to it, so errors print as JSON under --json. */
 const withOpts = (o: JsonOpt, fn: () => Promise<number | void>) => action(async (_o: JsonOpt) => fn())(o);
@@ -40,18 +46,26 @@ export function registerImage(program: Command): void {
   const image = program
     .command("image")
     .description("inspect and change disk images with qemu-img")
-    .addHelpText("after", "\nExamples:\n  qfleet image info disk.qcow2\n  qfleet image convert disk.vmdk --format qcow2\n  qfleet image overlay golden.qcow2\n  qfleet image resize disk.qcow2 +10G\n  qfleet image info /var/lib/qemu/web1/disk0.qcow2 --host lab1   (a host from hosts.yaml)");
+    .addHelpText(
+      "after",
+      "\nExamples:\n  qfleet image info disk.qcow2\n  qfleet image convert disk.vmdk --format qcow2\n  qfleet image overlay golden.qcow2\n  qfleet image resize disk.qcow2 +10G\n  qfleet image info /var/lib/qemu/web1/disk0.qcow2 --host lab1   (a host from hosts.yaml)",
+    );
 
   hostOptions(image.command("info"))
     .description("show an image's format, sizes, backing file and snapshots")
     .argument("<path>", "image file")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExamples:\n  qfleet image info disk.qcow2\n  qfleet image info disk.qcow2 --json\n\nA file in use by a running VM is read with force-share (-U); its sizes may be changing.")
-    .action((p: string, o: JsonOpt) => withOpts(o, async () => {
-      const info = await imageInfo(await hostFor(o, [p]), p);
-      if (o.json) printJson(info);
-      else process.stdout.write(infoText(info));
-    }));
+    .addHelpText(
+      "after",
+      "\nExamples:\n  qfleet image info disk.qcow2\n  qfleet image info disk.qcow2 --json\n\nA file in use by a running VM is read with force-share (-U); its sizes may be changing.",
+    )
+    .action((p: string, o: JsonOpt) =>
+      withOpts(o, async () => {
+        const info = await imageInfo(await hostFor(o, [p]), p);
+        if (o.json) printJson(info);
+        else process.stdout.write(infoText(info));
+      }),
+    );
 
   hostOptions(image.command("convert"))
     .description("convert an image to another format (the input is never changed)")
@@ -60,42 +74,62 @@ export function registerImage(program: Command): void {
     .option("-o, --output <path>", "output file (default: beside the input, with the format's extension)")
     .option("--force", "overwrite an existing output (replaced only once the new one is complete)")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExamples:\n  qfleet image convert disk.vmdk --format qcow2          writes disk.qcow2\n  qfleet image convert disk.qcow2 --format raw -o /data/disk.img --force")
-    .action((p: string, o: JsonOpt & { format: string; output?: string; force?: boolean }) => withOpts(o, async () => {
-      // The bar starts with qemu-img's first report, so a refused convert prints only its error.
-      let bar: Progress | undefined;
-      const onProgress = (pct: number) => (bar ??= progressBar(`converting ${path.basename(p)} to ${o.format}`)).update(pct);
-      const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      // while converting, Ctrl-C and SIGTERM cancel qemu-img and remove its staging folder
-      process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
-      try {
-        const opts = { input: p, format: o.format, output: o.output, force: o.force, onProgress, signal: stop.signal };
-        const r = await convertImage(await hostFor(o, [p, o.output]), opts);
-        bar?.done();
-        if (o.json) printJson(r);
-        else process.stdout.write(`converted ${r.input_path} (${r.input_format}) -> ${r.output_path} (${r.output_format}), ${r.output_size} virtual\n`);
-      } catch (e) {
-        bar?.done();
-        if (!stop.signal.aborted) throw e;
-        printError(e, o.json);
-        return 130;
-      } finally {
-        process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
-      }
-    }));
+    .addHelpText(
+      "after",
+      "\nExamples:\n  qfleet image convert disk.vmdk --format qcow2          writes disk.qcow2\n  qfleet image convert disk.qcow2 --format raw -o /data/disk.img --force",
+    )
+    .action((p: string, o: JsonOpt & { format: string; output?: string; force?: boolean }) =>
+      withOpts(o, async () => {
+        // The bar starts with qemu-img's first report, so a refused convert prints only its error.
+        let bar: Progress | undefined;
+        const onProgress = (pct: number) => (bar ??= progressBar(`converting ${path.basename(p)} to ${o.format}`)).update(pct);
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        // while converting, Ctrl-C and SIGTERM cancel qemu-img and remove its staging folder
+        process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+        try {
+          const opts = { input: p, format: o.format, output: o.output, force: o.force, onProgress, signal: stop.signal };
+          const r = await convertImage(await hostFor(o, [p, o.output]), opts);
+          bar?.done();
+          if (o.json) printJson(r);
+          else
+            process.stdout.write(
+              `converted ${r.input_path} (${r.input_format}) -> ${r.output_path} (${r.output_format}), ${r.output_size} virtual\n`,
+            );
+        } catch (e) {
+          bar?.done();
+          if (!stop.signal.aborted) throw e;
+          printError(e, o.json);
+          return 130;
+        } finally {
+          process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+        }
+      }),
+    );
 
   hostOptions(image.command("overlay"))
     .description("create a qcow2 copy-on-write overlay: writes go to the overlay, the base stays as it is")
     .argument("<base>", "base image")
     .option("-o, --output <path>", "overlay file (default: <base-name>-overlay.qcow2 beside the base)")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExamples:\n  qfleet image overlay golden.qcow2                  writes golden-overlay.qcow2\n  qfleet image overlay golden.qcow2 -o /tmp/test1.qcow2")
-    .action((base: string, o: JsonOpt & { output?: string }) => withOpts(o, async () => {
-      const r = await createOverlay(await hostFor(o, [base, o.output]), { base, output: o.output });
-      if (o.json) printJson(r);
-      else process.stdout.write(table([["overlay", r.overlay_path], ["backing file", `${r.backing_file} (${r.backing_format})`], ["note", r.note]]));
-    }));
+    .addHelpText(
+      "after",
+      "\nExamples:\n  qfleet image overlay golden.qcow2                  writes golden-overlay.qcow2\n  qfleet image overlay golden.qcow2 -o /tmp/test1.qcow2",
+    )
+    .action((base: string, o: JsonOpt & { output?: string }) =>
+      withOpts(o, async () => {
+        const r = await createOverlay(await hostFor(o, [base, o.output]), { base, output: o.output });
+        if (o.json) printJson(r);
+        else
+          process.stdout.write(
+            table([
+              ["overlay", r.overlay_path],
+              ["backing file", `${r.backing_file} (${r.backing_format})`],
+              ["note", r.note],
+            ]),
+          );
+      }),
+    );
 
   image.addCommand(
     hostOptions(new SizeArgCommand("resize"))
@@ -104,13 +138,18 @@ export function registerImage(program: Command): void {
       .argument("<size>", "+10G grows by 10 GiB, -5G shrinks by 5 GiB, 100G sets 100 GiB")
       .option("--shrink", "allow making the image smaller (data past the new end is lost)")
       .option("--json", "print the result as JSON")
-      .addHelpText("after", "\nExamples:\n  qfleet image resize disk.qcow2 +10G\n  qfleet image resize disk.qcow2 100G\n  qfleet image resize disk.qcow2 -5G --shrink\n\nStop the VM using the image first; a busy image is refused.")
-      .action((p: string, size: string, o: JsonOpt & { shrink?: boolean }) => withOpts(o, async () => {
-        const r = await resizeImage(await hostFor(o, [p]), { path: p, size, shrink: o.shrink });
-        if (o.json) printJson(r);
-        else if (!r.changed) process.stdout.write(`${r.image_path} is already ${r.new_size_human} (${r.new_size} bytes); nothing to do\n`);
-        else process.stdout.write(`resized ${r.image_path} from ${r.old_size_human} to ${r.new_size_human} (${r.new_size} bytes)\n`);
-      })),
+      .addHelpText(
+        "after",
+        "\nExamples:\n  qfleet image resize disk.qcow2 +10G\n  qfleet image resize disk.qcow2 100G\n  qfleet image resize disk.qcow2 -5G --shrink\n\nStop the VM using the image first; a busy image is refused.",
+      )
+      .action((p: string, size: string, o: JsonOpt & { shrink?: boolean }) =>
+        withOpts(o, async () => {
+          const r = await resizeImage(await hostFor(o, [p]), { path: p, size, shrink: o.shrink });
+          if (o.json) printJson(r);
+          else if (!r.changed) process.stdout.write(`${r.image_path} is already ${r.new_size_human} (${r.new_size} bytes); nothing to do\n`);
+          else process.stdout.write(`resized ${r.image_path} from ${r.old_size_human} to ${r.new_size_human} (${r.new_size} bytes)\n`);
+        }),
+      ),
   );
 }
 
@@ -136,7 +175,8 @@ function infoText(i: ImageInfo): string {
     ["disk size", i["actual-size"] === undefined ? "unknown" : `${i["actual-size-human"]} (${i["actual-size"]} bytes)`],
   ];
   if (i["cluster-size"] !== undefined) rows.push(["cluster size", humanSize(i["cluster-size"])]);
-  if (i["backing-filename"]) rows.push(["backing file", `${i["full-backing-filename"] ?? i["backing-filename"]}${i["backing-format"] ? ` (${i["backing-format"]})` : ""}`]);
+  if (i["backing-filename"])
+    rows.push(["backing file", `${i["full-backing-filename"] ?? i["backing-filename"]}${i["backing-format"] ? ` (${i["backing-format"]})` : ""}`]);
   if (i["dirty-flag"] !== undefined) rows.push(["dirty", i["dirty-flag"] ? "yes" : "no"]);
   if (i.snapshots) rows.push(["snapshots", String(i.snapshots.length)]);
   if (i.force_share) rows.push(["note", "in use by a running process; read with force-share, sizes may be changing"]);

@@ -32,13 +32,26 @@ export function registerList(program: Command): void {
           process.stdout.write(
             table([
               ["NAME", "HOST", "ARCH", "VCPUS", "MEMORY", "STATUS", "SSH", "DISKS", ...(vms.some((v) => v.owner) ? ["OWNER"] : [])],
-              ...vms.map((v) => [v.name, v.host, v.arch, String(v.vcpus), v.memory, v.status, v.ssh_port ? String(v.ssh_port) : "-", v.disk || "-", ...(vms.some((x) => x.owner) ? [v.owner ?? "this fleet"] : [])]),
+              ...vms.map((v) => [
+                v.name,
+                v.host,
+                v.arch,
+                String(v.vcpus),
+                v.memory,
+                v.status,
+                v.ssh_port ? String(v.ssh_port) : "-",
+                v.disk || "-",
+                ...(vms.some((x) => x.owner) ? [v.owner ?? "this fleet"] : []),
+              ]),
             ]) + "\n",
           );
         if (unmanaged.length) {
           process.stdout.write("\nQEMU processes not managed by qemu-fleet (never touched by reconcile):\n");
           process.stdout.write(
-            table([["PID", "NAME", "HOST", "ARCH", "PORTS"], ...unmanaged.map((p) => [String(p.pid), p.name ?? "-", p.host, p.arch ?? "?", p.ports.join(",") || "-"])]) + "\n",
+            table([
+              ["PID", "NAME", "HOST", "ARCH", "PORTS"],
+              ...unmanaged.map((p) => [String(p.pid), p.name ?? "-", p.host, p.arch ?? "?", p.ports.join(",") || "-"]),
+            ]) + "\n",
           );
         }
         return 0;

@@ -3,7 +3,13 @@ import path from "node:path";
 import { QfleetError } from "../errors.js";
 import { action } from "./output.js";
 
-interface Flags { dir: string; readOnly?: boolean; http?: boolean; port: string; allowSshPassword?: boolean }
+interface Flags {
+  dir: string;
+  readOnly?: boolean;
+  http?: boolean;
+  port: string;
+  allowSshPassword?: boolean;
+}
 
 export function registerMcp(program: Command): void {
   program
@@ -14,11 +20,14 @@ export function registerMcp(program: Command): void {
     .option("--http", "serve Streamable HTTP on 127.0.0.1 instead of stdio (bearer token from QFLEET_MCP_TOKEN or printed)")
     .option("--port <n>", "port for --http", "8765")
     .option("--allow-ssh-password", "accept ssh_pwd arguments (they pass through the model provider: prefer keys or password_env)")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   claude mcp add --transport stdio --scope project qemu -- npx qfleet mcp
   qfleet mcp --read-only
-  QFLEET_MCP_TOKEN=secret qfleet mcp --http --port 8765`)
+  QFLEET_MCP_TOKEN=secret qfleet mcp --http --port 8765`,
+    )
     .action(
       action(async (f: Flags) => {
         const ctx = { dir: path.resolve(f.dir), readOnly: Boolean(f.readOnly), allowPassword: Boolean(f.allowSshPassword) };

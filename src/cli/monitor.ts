@@ -24,13 +24,16 @@ export function registerMonitor(program: Command): void {
     .option("--interval <seconds>", "seconds between samples, at least 1", "5")
     .option("--count <n>", "samples to take; 0 samples until Ctrl-C", "1")
     .option("--json", "one JSON object per sample per line (also the default when stdout is not a terminal)")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Each sample holds rates since the reading before it: the first comes one interval after the
 start. On a terminal a live table; otherwise (or with --json) one JSON line per VM per sample.
 Examples:
   qfleet monitor web1                         one sample after 5 s
   qfleet monitor web1 db1 --interval 1 --count 0     live, until Ctrl-C
-  qfleet monitor web1 --metrics cpu,network --count 10 --json`)
+  qfleet monitor web1 --metrics cpu,network --count 10 --json`,
+    )
     .action(action(run));
 }
 
@@ -38,7 +41,14 @@ async function run(names: string[], f: Flags): Promise<number> {
   const args = validateMonitorArgs({ metrics: f.metrics, interval: f.interval, count: f.count }, { bounded: false });
   const inv = await loadInventory(f.dir, { only: names });
   const vms = [...new Set(names)].map((n) => findRunningVm(inv, n)); // every VM checked before any sampling starts
-  const view = f.json || !process.stdout.isTTY ? jsonLines() : liveTable(vms.map((v) => v.target.name), args.intervalMs, args.count);
+  const view =
+    f.json || !process.stdout.isTTY
+      ? jsonLines()
+      : liveTable(
+          vms.map((v) => v.target.name),
+          args.intervalMs,
+          args.count,
+        );
 
   // Ctrl-C / SIGTERM end sampling cleanly (dump filters removed); a second one exits at once.
   const stop = new AbortController();
@@ -51,9 +61,17 @@ async function run(names: string[], f: Flags): Promise<number> {
     const errors = new Map<string, unknown>();
     await Promise.all(
       [...byHost.values()].map(async (group) => {
-        const onSample = (name: string, s: VmSample) => view.sample(group.find((g) => g.target.name === name)!, s);
+        const onSample = (name: string, s: VmSample) =>
+          view.sample(
+            group.find((g) => g.target.name === name)!,
+            s,
+          );
         try {
-          const r = await monitorVms(group[0].host, group.map((g) => g.target), { ...args, signal: stop.signal, onSample });
+          const r = await monitorVms(
+            group[0].host,
+            group.map((g) => g.target),
+            { ...args, signal: stop.signal, onSample },
+          );
           for (const [name, e] of r.errors) errors.set(name, e);
         } catch (e) {
           for (const g of group) errors.set(g.target.name, e);
@@ -91,7 +109,10 @@ function liveTable(names: string[], intervalMs: number, count: number): View {
   let samples = 0;
   const draw = () => {
     if (drawn) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
-    const when = [...latest.values()].map((s) => s.timestamp).sort().at(-1);
+    const when = [...latest.values()]
+      .map((s) => s.timestamp)
+      .sort()
+      .at(-1);
     const head = `every ${intervalMs / 1000} s, ${count ? `sample ${Math.ceil(samples / names.length)} of ${count}` : "until Ctrl-C"}${when ? `, last at ${when}` : ", first figures after one interval"}`;
     const text = `${head}\n${table([TABLE_HEAD, ...names.map((n) => tableRow(n, latest.get(n)))])}\n`;
     process.stdout.write(text);

@@ -26,8 +26,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
   return async (...args: A): Promise<void> => {
     // commander calls actions with (...arguments, options, command): options is the last plain object
     const opts = args.findLast((a) => a !== null && typeof a === "object" && Object.getPrototypeOf(a) === Object.prototype) as
-      | { json?: boolean }
-      | undefined;
+      { json?: boolean } | undefined;
     try {
       process.exitCode = (await fn(...args)) ?? 0;
     } catch (e) {

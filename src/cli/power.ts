@@ -7,7 +7,13 @@ import { eventsView } from "./events-view.js";
 import { positiveInt, seconds } from "./options.js";
 import { action, printJson } from "./output.js";
 
-interface Flags { dir: string; json?: boolean; stopTimeout?: string; pid?: string; sshPort?: string }
+interface Flags {
+  dir: string;
+  json?: boolean;
+  stopTimeout?: string;
+  pid?: string;
+  sshPort?: string;
+}
 
 export function registerPower(program: Command): void {
   program
@@ -30,21 +36,30 @@ export function registerPower(program: Command): void {
       action(async (name: string | undefined, f: Flags) => {
         if (name) return power(name, "stopped", f);
         if (!f.pid && !f.sshPort) throw new QfleetError("BAD_INPUT", "name a VM, or give --pid or --ssh-port");
-        const { managed, proc } = await locateQemu(f.dir, f.pid ? { pid: positiveInt(f.pid, "--pid") } : { sshPort: positiveInt(f.sshPort!, "--ssh-port") });
+        const { managed, proc } = await locateQemu(
+          f.dir,
+          f.pid ? { pid: positiveInt(f.pid, "--pid") } : { sshPort: positiveInt(f.sshPort!, "--ssh-port") },
+        );
         if (managed) return power(managed, "stopped", f);
         const method = await stopUnmanaged(LOCAL, proc);
         const res = { success: true, pid: proc.pid, name: proc.name, managed: false, method };
         if (f.json) printJson(res);
-        else process.stdout.write(`stopped unmanaged QEMU pid ${proc.pid}${proc.name ? ` (${proc.name})` : ""} with ${method === "term" ? "SIGTERM" : "SIGKILL"}\n`);
+        else
+          process.stdout.write(
+            `stopped unmanaged QEMU pid ${proc.pid}${proc.name ? ` (${proc.name})` : ""} with ${method === "term" ? "SIGTERM" : "SIGKILL"}\n`,
+          );
         return 0;
       }),
     );
 }
 
-
 async function power(name: string, state: "running" | "stopped", f: Flags): Promise<number> {
   const view = f.json ? null : eventsView();
-  const r = await setPowerState(name, state, { dir: f.dir, stopTimeoutMs: f.stopTimeout === undefined ? undefined : seconds(f.stopTimeout, "--stop-timeout") * 1000, onEvent: view?.onEvent }).finally(() => view?.stop());
+  const r = await setPowerState(name, state, {
+    dir: f.dir,
+    stopTimeoutMs: f.stopTimeout === undefined ? undefined : seconds(f.stopTimeout, "--stop-timeout") * 1000,
+    onEvent: view?.onEvent,
+  }).finally(() => view?.stop());
   const res = r.results[0];
   const o = r.outcome;
   if (f.json) printJson({ success: o.ok, message: o.message, vm: name, state, result: res ?? null, exitCode: o.exitCode });

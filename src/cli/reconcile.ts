@@ -38,13 +38,16 @@ export function registerReconcile(program: Command): void {
       .option("--stop-timeout <seconds>", "how long a graceful shutdown may take before QMP quit", String(defaultStopTimeoutMs() / 1000))
       .option("-v, --verbose", "also list VMs that need nothing")
       .option("--json", "print the plan and results as JSON")
-      .addHelpText("after", `
+      .addHelpText(
+        "after",
+        `
 Exit codes: 0 converged (or nothing to do), 1 something failed or was refused,
             2 changes pending (--check), 3 invalid specs (their VMs are left untouched).
 Examples:
   qfleet ${name}                       ${forced.dryRun ? "show what reconcile would do" : "make running VMs match vms/*.yaml"}
   qfleet ${name} --only web1 --json
-  qfleet reconcile --check             fail CI when VMs drift from the specs`)
+  qfleet reconcile --check             fail CI when VMs drift from the specs`,
+      )
       .action(action(async (flags: Flags) => run({ ...flags, ...forced })));
   add("reconcile", "make the VMs on every host match vms/*.yaml: create, start, stop, update, delete", {});
   add("plan", "show what reconcile would do (reconcile --dry-run)", { dryRun: true });
@@ -74,7 +77,17 @@ async function run(f: Flags): Promise<number> {
   const r = await reconcile(opts).finally(() => view?.stop());
   if (f.json) {
     const o = r.outcome;
-    printJson({ success: o.ok, message: o.message, applied: r.applied, plan: r.plan, results: r.results, problems: r.issues, failures: o.failures, notes: r.notes, exitCode: o.exitCode });
+    printJson({
+      success: o.ok,
+      message: o.message,
+      applied: r.applied,
+      plan: r.plan,
+      results: r.results,
+      problems: r.issues,
+      failures: o.failures,
+      notes: r.notes,
+      exitCode: o.exitCode,
+    });
     return o.exitCode;
   }
   for (const res of r.results.filter((x) => !x.ok)) {

@@ -13,11 +13,17 @@ export function registerStatus(program: Command): void {
     .option("--wait-ssh <seconds>", "wait until SSH answers (exit 1 if it does not in time)")
     .option("--host <name>", "look for the VM on this host only (an instance without spec on one of several hosts)")
     .option("--json", "print the status as JSON")
-    .addHelpText("after", "\nExamples:\n  qfleet status demo\n  qfleet status demo --wait-ssh 60 && ssh -p 2222 root@localhost\n  qfleet status web1 --host lab1 --json")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  qfleet status demo\n  qfleet status demo --wait-ssh 60 && ssh -p 2222 root@localhost\n  qfleet status web1 --host lab1 --json",
+    )
     .action(
       action(async (name: string, f: { dir: string; waitSsh?: string; host?: string; json?: boolean }) => {
         const wait = f.waitSsh === undefined ? undefined : seconds(f.waitSsh, "--wait-ssh");
-        const st = await vmStatus(await loadInventory(f.dir, { only: [name], ...(f.host && { alsoHosts: [f.host] }) }), name, { waitSshMs: wait === undefined ? undefined : wait * 1000, host: f.host });
+        const st = await vmStatus(await loadInventory(f.dir, { only: [name], ...(f.host && { alsoHosts: [f.host] }) }), name, {
+          waitSshMs: wait === undefined ? undefined : wait * 1000,
+          host: f.host,
+        });
         if (f.json) printJson(st);
         else process.stdout.write(renderStatus(st) + "\n");
         return wait !== undefined && !st.ssh_accessible ? 1 : 0;
@@ -32,10 +38,17 @@ export function renderStatus(s: VmStatus): string {
     ["pid", s.pid?.toString()],
     ["accelerator", s.accelerator && `${s.accelerator}: ${s.accelerator_reason}`],
     ["uptime", s.uptime_seconds !== undefined ? humanDuration(s.uptime_seconds) : undefined],
-    ["ssh", s.ssh_port ? `${s.ssh_accessible ? "accessible" : "not answering"} on ${s.host === "local" ? "" : `${s.host}'s `}127.0.0.1:${s.ssh_port}` : undefined],
+    [
+      "ssh",
+      s.ssh_port
+        ? `${s.ssh_accessible ? "accessible" : "not answering"} on ${s.host === "local" ? "" : `${s.host}'s `}127.0.0.1:${s.ssh_port}`
+        : undefined,
+    ],
     ["login", s.ssh_command],
     ["spec", s.in_sync ? `in sync (${s.running_hash})` : s.pending ? `${s.pending.kind} pending: ${s.pending.reason}` : undefined],
-    ...(s.pending?.changes ?? []).map((c) => ["", `  ${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)} [${c.class}]`] as [string, string]),
+    ...(s.pending?.changes ?? []).map(
+      (c) => ["", `  ${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)} [${c.class}]`] as [string, string],
+    ),
     ["instance", s.instance_dir],
     ...s.reasons.map((r) => ["note", r] as [string, string]),
   ];

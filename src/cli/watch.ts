@@ -24,19 +24,24 @@ export function registerWatch(program: Command): void {
     .option("--stop-timeout <seconds>", "how long a graceful shutdown may take before QMP quit", String(defaultStopTimeoutMs() / 1000))
     .option("--parallel <n>", "actions at once per host", "4")
     .option("--json", "one JSON object per event per line")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Each event is one line on stdout: a time, then what happened (--json also lists each
 resync). A spec saved with a mistake prints its problems as FILE:LINE:COL and leaves that VM
 exactly as it runs; a removed spec makes an orphan (kept unless --prune). Ctrl-C (or SIGTERM)
 finishes the actions in flight and exits 0, leaving the VMs running.
 Examples:
   qfleet watch
-  qfleet watch -C fleet/ --resync 10 --json`)
+  qfleet watch -C fleet/ --resync 10 --json`,
+    )
     .action(action(run));
 }
 
 async function run(f: Flags): Promise<number> {
-  const resync = seconds(f.resync, "--resync"), stopTimeout = seconds(f.stopTimeout, "--stop-timeout"), parallel = positiveInt(f.parallel, "--parallel");
+  const resync = seconds(f.resync, "--resync"),
+    stopTimeout = seconds(f.stopTimeout, "--stop-timeout"),
+    parallel = positiveInt(f.parallel, "--parallel");
   if (resync < 1) throw new QfleetError("BAD_INPUT", `--resync must be at least 1 second, not ${f.resync}`);
 
   const stop = new AbortController();
@@ -48,7 +53,15 @@ async function run(f: Flags): Promise<number> {
     else if (e.event !== "resync") process.stdout.write(`${e.at} ${e.message}${e.hint ? ` (hint: ${e.hint})` : ""}\n`);
   };
   try {
-    await watchFleet({ dir: f.dir, resyncMs: resync * 1000, prune: f.prune, stopTimeoutMs: stopTimeout * 1000, parallel, signal: stop.signal, onEvent: print });
+    await watchFleet({
+      dir: f.dir,
+      resyncMs: resync * 1000,
+      prune: f.prune,
+      stopTimeoutMs: stopTimeout * 1000,
+      parallel,
+      signal: stop.signal,
+      onEvent: print,
+    });
     return 0;
   } finally {
     process.off("SIGINT", onSignal).off("SIGTERM", onSignal);

@@ -25,13 +25,20 @@ export const FIRST_SSH_PORT = 2222;
 
 /** A VM name from an image file name: safe characters only, at most 63. */
 export function nameFromImage(image: string): string {
-  const base = path.basename(image).replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  const base = path
+    .basename(image)
+    .replace(/\.[^.]*$/, "")
+    .replace(/[^A-Za-z0-9._-]+/g, "-")
+    .replace(/^[^A-Za-z0-9]+/, "");
   return (base || "vm").slice(0, 63);
 }
 
 /** Who holds a TCP port on this machine's 127.0.0.1 ("pid 12 (nginx)", "another process"), or null when it is free. */
 async function portBusy(port: number): Promise<string | null> {
-  const open = await LOCAL.connectTcp(port).then((s) => (s.destroy(), true), () => false);
+  const open = await LOCAL.connectTcp(port).then(
+    (s) => (s.destroy(), true),
+    () => false,
+  );
   if (!open) return null;
   return (await portHolder(LOCAL, port)) ?? "another process";
 }
@@ -59,7 +66,10 @@ export async function declareBootVm(dir: string, r: BootRequest): Promise<{ name
     for (port = FIRST_SSH_PORT; claimed.has(port) || (await portBusy(port)); port++);
   } else {
     const holder = claimed.has(port) ? "another VM's spec" : await portBusy(port);
-    if (holder) throw new QfleetError("BUSY", `port ${port} on 127.0.0.1 is already in use by ${holder}`, { hint: "pass another ssh_port, or leave it out to pick a free one" });
+    if (holder)
+      throw new QfleetError("BUSY", `port ${port} on 127.0.0.1 is already in use by ${holder}`, {
+        hint: "pass another ssh_port, or leave it out to pick a free one",
+      });
   }
   const { file } = await writeSpec(LOCAL, dir, name, {
     ...(r.arch && { arch: r.arch }),

@@ -10,9 +10,14 @@ import type { ReconcileResult } from "./reconcile.js";
  * Refuses a protected VM outright: lifting protection is a separate, deliberate step.
  */
 export function deletionQuestion(name: string, spec: LoadedSpec | undefined): string {
-  if (spec?.spec.protected) throw new QfleetError("REFUSED", `VM ${name} is protected: it is never deleted`, { hint: "set protected: false in its spec first (a person's decision)" });
+  if (spec?.spec.protected)
+    throw new QfleetError("REFUSED", `VM ${name} is protected: it is never deleted`, {
+      hint: "set protected: false in its spec first (a person's decision)",
+    });
   const disks = spec?.spec.disks ?? [];
-  const made = disks.filter((d) => !d.path || d.overlay).map((d) => (d.overlay ? `an overlay of ${d.path}` : `a ${humanSize(d.size ?? 0)} ${d.format} disk`));
+  const made = disks
+    .filter((d) => !d.path || d.overlay)
+    .map((d) => (d.overlay ? `an overlay of ${d.path}` : `a ${humanSize(d.size ?? 0)} ${d.format} disk`));
   const kept = disks.filter((d) => d.path && !d.overlay).map((d) => d.path);
   const lost = made.length ? `its disks (${made.join(", ")}) and everything written to them` : "the files qemu-fleet made for it";
   return `Deleting VM ${name} removes ${lost}.${kept.length ? ` Kept: ${kept.join(", ")}.` : ""}`;
@@ -24,7 +29,11 @@ export function deletionQuestion(name: string, spec: LoadedSpec | undefined): st
  * then removes the spec file. A failed reconcile throws before the spec is removed, so the
  * spec still says what was asked.
  */
-export async function deleteVm(dir: string, name: string, reconcileIt: (names: string[]) => Promise<ReconcileResult>): Promise<{ steps: string[]; removed_files: string[] }> {
+export async function deleteVm(
+  dir: string,
+  name: string,
+  reconcileIt: (names: string[]) => Promise<ReconcileResult>,
+): Promise<{ steps: string[]; removed_files: string[] }> {
   await writeSpec(LOCAL, dir, name, { state: "absent" });
   const r = await reconcileIt([name]);
   const removed = await removeSpec(LOCAL, dir, name);

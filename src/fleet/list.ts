@@ -52,12 +52,21 @@ export function listVms(inv: Inventory, f: ListFilter = {}): { vms: ListedVm[]; 
   for (const a of actual) {
     if (seen.has(a.instanceDir) || !a.applied) continue;
     const ownership = ownershipOf(a, inv.self);
-    const owner = ownership === "foreign" ? describeOwner(a.applied.owner!, inv.self.machine) : ownership === "unowned" ? "no owner recorded" : undefined;
+    const owner =
+      ownership === "foreign" ? describeOwner(a.applied.owner!, inv.self.machine) : ownership === "unowned" ? "no owner recorded" : undefined;
     const status = ownership === "foreign" ? a.power : inv.fleet.invalid.includes(a.name) ? "invalid-spec" : "orphan";
     vms.push({ ...row(a.applied.vm, status, a.pid, a.power), ...(owner && { owner }) });
   }
   const unmanaged = inv.hosts.flatMap((h) =>
-    h.unmanaged.map((p): ListedProcess => ({ pid: p.pid, name: p.name, host: h.host, arch: p.arch, ports: p.ports, status: "running", managed: false })),
+    h.unmanaged.map((p): ListedProcess => ({
+      pid: p.pid,
+      name: p.name,
+      host: h.host,
+      arch: p.arch,
+      ports: p.ports,
+      status: "running",
+      managed: false,
+    })),
   );
   const keep = (s: { status: string; arch?: string; name?: string; host: string }) =>
     (!f.status || f.status === "all" || (f.status === "running" ? s.status === "running" : s.status !== "running")) &&

@@ -41,8 +41,11 @@ export function outcomeOf(plan: Plan, results: ActionResult[], issues: SpecIssue
   const ok = exitCode === 0 && failures.length === 0;
   const applied = results.filter((r) => r.ok).length;
   const message = ok
-    ? mode.check || mode.dryRun ? "nothing pending" : `${applied} action(s) applied; everything matches the specs`
-    : exitCode === 2 ? "changes are pending"
-    : `${failures.slice(0, 3).join("; ")}${failures.length > 3 ? ` (and ${failures.length - 3} more)` : ""}`;
+    ? mode.check || mode.dryRun
+      ? "nothing pending"
+      : `${applied} action(s) applied; everything matches the specs`
+    : exitCode === 2
+      ? "changes are pending"
+      : `${failures.slice(0, 3).join("; ")}${failures.length > 3 ? ` (and ${failures.length - 3} more)` : ""}`;
   return { ok, exitCode, failures, problems, message };
 }

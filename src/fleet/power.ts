@@ -13,11 +13,7 @@ import type { ActualVm } from "../state/types.js";
  * Start or stop a declared VM the declarative way: write `state:` into its spec (comments
  * kept), then reconcile that VM only. The spec in git stays the truth.
  */
-export async function setPowerState(
-  name: string,
-  state: "running" | "stopped",
-  opts: Omit<ReconcileOptions, "only">,
-): Promise<ReconcileResult> {
+export async function setPowerState(name: string, state: "running" | "stopped", opts: Omit<ReconcileOptions, "only">): Promise<ReconcileResult> {
   const fleet = await loadSpecs(opts.dir);
   if (!fleet.specs.some((s) => s.name === name)) {
     const invalid = fleet.invalid.includes(name);
@@ -40,9 +36,13 @@ export async function locateQemu(dir: string, by: { pid?: number; sshPort?: numb
   const host = inv.registry.get("local");
   const local = inv.hosts.find((h) => h.host === "local");
   const ports = (vm: NonNullable<ActualVm["applied"]>["vm"]) => [vm.ssh?.port, ...vm.forwards.map((x) => x.host)];
-  const vm = local?.vms.find((v) => v.pid !== undefined && (by.pid !== undefined ? v.pid === by.pid : v.applied && ports(v.applied.vm).includes(by.sshPort)));
+  const vm = local?.vms.find(
+    (v) => v.pid !== undefined && (by.pid !== undefined ? v.pid === by.pid : v.applied && ports(v.applied.vm).includes(by.sshPort)),
+  );
   const procs = await listQemuProcesses(host);
-  const proc = vm ? procs.find((p) => p.pid === vm.pid) : procs.find((p) => (by.pid !== undefined ? p.pid === by.pid : p.ports.includes(by.sshPort!)));
+  const proc = vm
+    ? procs.find((p) => p.pid === vm.pid)
+    : procs.find((p) => (by.pid !== undefined ? p.pid === by.pid : p.ports.includes(by.sshPort!)));
   if (!proc || !(await isQemuProcess(host, proc.pid))) {
     const what = by.pid !== undefined ? `pid ${by.pid}` : `host port ${by.sshPort}`;
     throw new QfleetError("NOT_FOUND", `no qemu-system process with ${what}`, { hint: "qfleet list shows the QEMU processes there are" });

@@ -71,7 +71,8 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
       // the first change this fleet makes needs its identity: made now, the plan made again with it
       const made = await ensureFleetIdentity(LOCAL, inv.fleet.dir);
       inv.self.id = made.identity.id;
-      if (made.created) notes.push(`created ${FLEET_FILE}: this fleet's identity (id ${made.identity.id}), recorded as the owner of its VMs; commit it to git`);
+      if (made.created)
+        notes.push(`created ${FLEET_FILE}: this fleet's identity (id ${made.identity.id}), recorded as the owner of its VMs; commit it to git`);
       plan = planFor();
     }
     opts.onPlan?.(plan, inv);

@@ -11,6 +11,8 @@ import { HostRegistry } from "../hosts/registry.js";
 export async function registryFromDir(dir: string): Promise<HostRegistry> {
   const { hosts, issues } = await loadHosts(LOCAL, path.resolve(dir));
   if (issues.length)
-    throw new QfleetError("INVALID_SPEC", `hosts.yaml has ${issues.length} problem(s): ${formatIssue(issues[0])}`, { hint: "run qfleet validate to see them all" });
+    throw new QfleetError("INVALID_SPEC", `hosts.yaml has ${issues.length} problem(s): ${formatIssue(issues[0])}`, {
+      hint: "run qfleet validate to see them all",
+    });
   return new HostRegistry(hosts);
 }

@@ -54,7 +54,9 @@ export async function resolveFleet(dir: string, opts: ResolveOptions = {}): Prom
     hostNames.map(async (name) => {
       const settings = registry.settings(name);
       const mine = specs.filter((s) => s.spec.host === name);
-      const dirs = new Set(!scope || (name === "local" && orphanNames.length) || opts.alsoHosts?.includes(name) ? [settings.vm_dir || env || DEFAULT_VM_DIR] : []);
+      const dirs = new Set(
+        !scope || (name === "local" && orphanNames.length) || opts.alsoHosts?.includes(name) ? [settings.vm_dir || env || DEFAULT_VM_DIR] : [],
+      );
       try {
         const host = registry.get(name);
         const caps = await probeCaps(host);
@@ -62,7 +64,9 @@ export async function resolveFleet(dir: string, opts: ResolveOptions = {}): Prom
         for (const s of mine) {
           const vm = resolveVm(s.spec, { hostArch, hostVmDir: settings.vm_dir, envVmDir: env, file: s.file });
           const accel = chooseAccel(vm.arch, vm.accel, settings.accel as AccelSetting | undefined, caps);
-          const launchProblems = [socketPathProblem(instancePaths(vm.instanceDir)), await vcpuProblem(host, vm, accel.accel)].filter((p) => p !== null);
+          const launchProblems = [socketPathProblem(instancePaths(vm.instanceDir)), await vcpuProblem(host, vm, accel.accel)].filter(
+            (p) => p !== null,
+          );
           desired.push({ vm, accel, ...(launchProblems.length && { launchProblems }) });
           dirs.add(vm.vmDir);
         }

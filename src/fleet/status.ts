@@ -43,9 +43,13 @@ export async function vmStatus(inv: Inventory, name: string, opts: { waitSshMs?:
   const actual = inv.hosts.flatMap((h) => h.vms).find((v) => v.name === name && onHost(v.host) && (!d || v.instanceDir === d.vm.instanceDir));
   if (!d && !actual) {
     const invalid = inv.fleet.invalid.includes(name);
-    throw new QfleetError("NOT_FOUND", invalid ? `the spec of ${name} is invalid` : `no VM named ${name}${opts.host ? ` on host ${opts.host}` : ""}`, {
-      hint: invalid ? "run qfleet validate to see why" : "qfleet list shows the VMs there are",
-    });
+    throw new QfleetError(
+      "NOT_FOUND",
+      invalid ? `the spec of ${name} is invalid` : `no VM named ${name}${opts.host ? ` on host ${opts.host}` : ""}`,
+      {
+        hint: invalid ? "run qfleet validate to see why" : "qfleet list shows the VMs there are",
+      },
+    );
   }
   const hostName = d?.vm.host ?? actual!.host;
   const hostError = inv.hosts.find((h) => h.host === hostName)?.error; // unreachable: the VM is unknown
@@ -67,7 +71,8 @@ export async function vmStatus(inv: Inventory, name: string, opts: { waitSshMs?:
     ssh_accessible: Boolean(banner),
     ...(banner && { ssh_banner: banner }),
     ...(port && { ssh_command: sshCommand(inv.registry.sshJump(hostName), port) }),
-    ...(running && actual?.applied?.startedAt && { uptime_seconds: Math.max(0, Math.round((Date.now() - Date.parse(actual.applied.startedAt)) / 1000)) }),
+    ...(running &&
+      actual?.applied?.startedAt && { uptime_seconds: Math.max(0, Math.round((Date.now() - Date.parse(actual.applied.startedAt)) / 1000)) }),
     ...(d && { spec_hash: specHash(d.vm) }),
     ...(actual?.applied && { running_hash: actual.applied.hash }),
     in_sync: action?.kind === "noop",
@@ -98,7 +103,9 @@ function statusWord(a: ActualVm | undefined, wanted?: string): string {
 
 function message(s: VmStatus): string {
   if (s.status === "running" && s.ssh_port) {
-    return s.ssh_accessible ? `VM is running and SSH accessible on port ${s.ssh_port}` : `VM is running; SSH on port ${s.ssh_port} does not answer yet`;
+    return s.ssh_accessible
+      ? `VM is running and SSH accessible on port ${s.ssh_port}`
+      : `VM is running; SSH on port ${s.ssh_port} does not answer yet`;
   }
   if (s.status === "running") return "VM is running";
   if (s.status === "broken") return `VM is broken: ${s.reasons.join("; ")}`;

@@ -47,7 +47,8 @@ const RENDER_VERSION = 1;
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** An authorized_keys line: optional options, then a key type and a base64 blob ("AAAA..."). */
-const PUBLIC_KEY_RE = /(?:^|\s)(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9-]+@openssh\.com)(?:-cert-v01@openssh\.com)?\s+AAAA[A-Za-z0-9+/]+=*(?:\s|$)/;
+const PUBLIC_KEY_RE =
+  /(?:^|\s)(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9-]+@openssh\.com)(?:-cert-v01@openssh\.com)?\s+AAAA[A-Za-z0-9+/]+=*(?:\s|$)/;
 
 const bad = (message: string, hint?: string) => new QfleetError("BAD_INPUT", message, hint ? { hint } : {});
 
@@ -58,8 +59,7 @@ function checkKeys(keys: string[]): string[] {
     if (/PRIVATE KEY|BEGIN OPENSSH/i.test(key))
       throw bad(`${where} looks like a private key; refusing to put it in the VM's user-data`, "give the public key: the one-line .pub file");
     if (/[\r\n]/.test(key)) throw bad(`${where} spans several lines; give one public key per entry`);
-    if (!PUBLIC_KEY_RE.test(key))
-      throw bad(`${where} is not an OpenSSH public key`, 'expected a line like "ssh-ed25519 AAAAC3Nza... user@host"');
+    if (!PUBLIC_KEY_RE.test(key)) throw bad(`${where} is not an OpenSSH public key`, 'expected a line like "ssh-ed25519 AAAAC3Nza... user@host"');
     return key;
   });
 }
@@ -69,9 +69,13 @@ export function renderSeed(input: SeedInput): Seed {
   const { hostname } = input;
   const user = input.user ?? DEFAULT_SEED_USER;
   if (!HOSTNAME_RE.test(hostname))
-    throw bad(`cannot use ${JSON.stringify(hostname)} as a hostname: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters`);
+    throw bad(
+      `cannot use ${JSON.stringify(hostname)} as a hostname: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters`,
+    );
   if (!USER_RE.test(user))
-    throw bad(`cannot use ${JSON.stringify(user)} as a user name: use lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters`);
+    throw bad(
+      `cannot use ${JSON.stringify(user)} as a user name: use lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters`,
+    );
   const keys = checkKeys(input.sshAuthorizedKeys);
   const userData = input.userData?.trim() ? input.userData : undefined;
 

@@ -52,7 +52,10 @@ const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 function checkLabel(label: string): Buffer {
   const up = label.toUpperCase();
   if (up.length < 1 || up.length > 11 || up.startsWith(" ") || ![...up].every((c) => c === " " || SHORT_OK.test(c)))
-    throw new QfleetError("BAD_INPUT", `cannot use ${JSON.stringify(label)} as a FAT volume label: use 1 to 11 letters, digits, inner spaces or - _ ! # $ % & ' ( ) @ ^ \` { } ~`);
+    throw new QfleetError(
+      "BAD_INPUT",
+      `cannot use ${JSON.stringify(label)} as a FAT volume label: use 1 to 11 letters, digits, inner spaces or - _ ! # $ % & ' ( ) @ ^ \` { } ~`,
+    );
   return Buffer.from(up.padEnd(11, " "), "latin1");
 }
 
@@ -110,12 +113,15 @@ export function makeFatImage(label: string, files: FatFile[], opts: FatImageOpti
   const dir = assignShortNames(files.map((f) => f.name));
   const used = 1 + dir.reduce((n, f) => n + entryCount(f), 0);
   const rootEntries = Math.max(512, ceilDiv(used, 16) * 16);
-  if (rootEntries > 0xfff0)
-    throw new QfleetError("BAD_INPUT", `too many files for a FAT root directory: ${used} entries needed, at most ${0xfff0}`);
+  if (rootEntries > 0xfff0) throw new QfleetError("BAD_INPUT", `too many files for a FAT root directory: ${used} entries needed, at most ${0xfff0}`);
   const minBytes = opts.minBytes ?? 2 ** 20;
   if (!Number.isSafeInteger(minBytes) || minBytes < 0 || minBytes > 64 * 2 ** 20)
     throw new QfleetError("BAD_INPUT", `minBytes must be a whole number of bytes from 0 to 64 MiB, not ${minBytes}`);
-  const g = geometry(files.map((f) => f.data.length), rootEntries, ceilDiv(minBytes, SECTOR));
+  const g = geometry(
+    files.map((f) => f.data.length),
+    rootEntries,
+    ceilDiv(minBytes, SECTOR),
+  );
   const img = Buffer.alloc(g.totalSectors * SECTOR);
 
   const boot = img.subarray(0, SECTOR);

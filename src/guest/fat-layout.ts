@@ -66,8 +66,7 @@ function plainShort(name: string): Buffer | undefined {
 
 /** Windows-style alias basis: upper case, spaces and leading/inner dots dropped, others "_". */
 function aliasParts(name: string): [string, string] {
-  const clean = (s: string) =>
-    [...s.toUpperCase().replace(/[ .]/g, "")].map((c) => (SHORT_OK.test(c) ? c : "_")).join("");
+  const clean = (s: string) => [...s.toUpperCase().replace(/[ .]/g, "")].map((c) => (SHORT_OK.test(c) ? c : "_")).join("");
   const stripped = name.replace(/^[. ]+/, "");
   const dot = stripped.lastIndexOf(".");
   const base = clean(dot > 0 ? stripped.slice(0, dot) : stripped) || "_";

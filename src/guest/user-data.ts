@@ -28,10 +28,7 @@ const PREFIX_TYPES: [string, string][] = (
   ] as [string, string][]
 ).sort((a, b) => b[0].length - a[0].length);
 
-export type UserDataKind =
-  | { kind: "cloud-config" }
-  | { kind: "part"; contentType: string }
-  | { kind: "mime" };
+export type UserDataKind = { kind: "cloud-config" } | { kind: "part"; contentType: string } | { kind: "mime" };
 
 /** Header block of an RFC 822 message: header lines up to the first blank line. */
 const HEADERS = /^(?:[A-Za-z][A-Za-z0-9-]*:[^\n]*\n(?:[ \t][^\n]*\n)*)+\r?\n/;
@@ -43,15 +40,11 @@ export function classifyUserData(text: string): UserDataKind {
   const head = HEADERS.exec(text.replace(/\r\n/g, "\n"))?.[0];
   if (head && /^content-type:/im.test(head)) return { kind: "mime" };
   const first = JSON.stringify(text.split("\n", 1)[0].slice(0, 40));
-  throw new QfleetError(
-    "BAD_INPUT",
-    `user_data starts with ${first}, which is no user-data format cloud-init accepts`,
-    {
-      hint:
-        `start it with ${PREFIX_TYPES.map(([p]) => JSON.stringify(p)).join(", ")}, ` +
-        `or give a MIME message (headers with Content-Type, a blank line, then the body)`,
-    },
-  );
+  throw new QfleetError("BAD_INPUT", `user_data starts with ${first}, which is no user-data format cloud-init accepts`, {
+    hint:
+      `start it with ${PREFIX_TYPES.map(([p]) => JSON.stringify(p)).join(", ")}, ` +
+      `or give a MIME message (headers with Content-Type, a blank line, then the body)`,
+  });
 }
 
 export interface MimePart {
@@ -66,7 +59,13 @@ const isAscii = (s: string) => /^[\x00-\x7f]*$/.test(s);
 function renderPart(p: MimePart): string {
   if (p.contentType === undefined) return p.body;
   const ascii = isAscii(p.body);
-  const body = ascii ? p.body : (Buffer.from(p.body, "utf8").toString("base64").match(/.{1,76}/g) ?? []).join("\n");
+  const body = ascii
+    ? p.body
+    : (
+        Buffer.from(p.body, "utf8")
+          .toString("base64")
+          .match(/.{1,76}/g) ?? []
+      ).join("\n");
   return [
     `Content-Type: ${p.contentType}; charset="utf-8"`,
     "MIME-Version: 1.0",
@@ -96,8 +95,7 @@ export function multipartMixed(parts: MimePart[]): string {
 const bad = (message: string) => new QfleetError("BAD_INPUT", message);
 
 /** The name of a cloud-config `users` entry: "name" or { name: ... }. */
-const entryName = (u: unknown) =>
-  typeof u === "string" ? u.trim() : u && typeof u === "object" ? (u as { name?: unknown }).name : undefined;
+const entryName = (u: unknown) => (typeof u === "string" ? u.trim() : u && typeof u === "object" ? (u as { name?: unknown }).name : undefined);
 
 /**
  * Our `users` entry as a block-style node, its sudo rule double-quoted: a plain
@@ -127,8 +125,7 @@ export function mergeCloudConfig(text: string, hostname: string, ours: Record<st
     throw bad(`user_data (#cloud-config) is not valid YAML: ${(e as Error).message}`);
   }
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) doc.contents = doc.createNode({});
-  if (!isMap(doc.contents))
-    throw bad("user_data (#cloud-config) must be a YAML mapping (key: value lines) at the top level");
+  if (!isMap(doc.contents)) throw bad("user_data (#cloud-config) must be a YAML mapping (key: value lines) at the top level");
 
   doc.contents.flow = false; // our entries are written in block style (see userNode)
   const users = doc.get("users", true);
@@ -143,7 +140,11 @@ export function mergeCloudConfig(text: string, hostname: string, ours: Record<st
     const value = isNode(users) ? users.toJS(doc) : users;
     let listed: unknown[];
     if (value === undefined || value === null) listed = [];
-    else if (typeof value === "string") listed = value.split(",").map((s) => s.trim()).filter(Boolean);
+    else if (typeof value === "string")
+      listed = value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (Array.isArray(value)) listed = value;
     else throw bad("user_data (#cloud-config): `users` must be a list (or a comma-separated string)");
     doc.set("users", doc.createNode(listed.filter(keep)));

@@ -16,7 +16,8 @@ export class Limiter {
       return await task();
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes on: active stays the same
+      if (next)
+        next(); // the slot passes on: active stays the same
       else this.active--;
     }
   }

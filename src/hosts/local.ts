@@ -58,7 +58,13 @@ export class LocalHost implements Host {
         }
         const exitCode = code ?? 128;
         if (exitCode !== 0 && !opts.allowFailure) {
-          return reject(new QfleetError("COMMAND_FAILED", `${file} exited ${code ?? `on ${signal}`}: ${firstLine(stderr) || firstLine(stdout)}`, { command: argv, exitCode, stderr }));
+          return reject(
+            new QfleetError("COMMAND_FAILED", `${file} exited ${code ?? `on ${signal}`}: ${firstLine(stderr) || firstLine(stdout)}`, {
+              command: argv,
+              exitCode,
+              stderr,
+            }),
+          );
         }
         resolve({ stdout, stderr, exitCode });
       }
@@ -118,7 +124,6 @@ export class LocalHost implements Host {
     return wrap(() => fs.readdir(dir));
   }
 
-
   spawn(argv: string[]): HostChild {
     const [file, ...args] = argv;
     // own process group (Ctrl-C reaches only us); it still ends with us: its stdin closes
@@ -139,9 +144,7 @@ export class LocalHost implements Host {
         sock.off("error", reject);
         resolve(sock);
       });
-      sock.once("error", (e: NodeJS.ErrnoException) =>
-        reject(new QfleetError("CONNECTION", `cannot connect to ${p}: ${e.code ?? e.message}`)),
-      );
+      sock.once("error", (e: NodeJS.ErrnoException) => reject(new QfleetError("CONNECTION", `cannot connect to ${p}: ${e.code ?? e.message}`)));
     });
   }
 
@@ -195,7 +198,12 @@ async function statWith(fn: typeof fs.stat | typeof fs.lstat, p: string): Promis
 }
 
 function firstLine(s: string): string {
-  return s.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
+  return (
+    s
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? ""
+  );
 }
 
 async function wrap<T>(fn: () => Promise<T>): Promise<T> {

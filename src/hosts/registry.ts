@@ -5,7 +5,6 @@ import { LOCAL } from "./local.js";
 import { SshHost } from "./ssh/host.js";
 import { lease, release } from "./ssh/pool.js";
 
-
 /** Where `ssh -J` goes for a VM's two-hop login: this machine, or a hosts.yaml entry. */
 export type SshJump = "local" | { address: string; port: number; user?: string };
 
@@ -34,7 +33,8 @@ export class HostRegistry {
     if (h) return h;
     const entry = this.config.hosts[name];
     if (name === "local") h = LOCAL;
-    else if (!entry) throw new QfleetError("NOT_FOUND", `unknown host ${name}: not in hosts.yaml`, { hint: "add it to hosts.yaml, or use host: local" });
+    else if (!entry)
+      throw new QfleetError("NOT_FOUND", `unknown host ${name}: not in hosts.yaml`, { hint: "add it to hosts.yaml, or use host: local" });
     else if (this.passwords.has(name)) h = new SshHost(name, entry, { password: this.passwords.get(name) });
     else h = lease(`${name}\0${JSON.stringify(entry)}`, () => new SshHost(name, entry));
     this.hosts.set(name, h);

@@ -31,7 +31,10 @@ export async function serveHttp(ctx: ToolContext, port: number): Promise<http.Se
       let transport = typeof sid === "string" ? sessions.get(sid) : undefined;
       if (!transport) {
         if (sid || req.method !== "POST" || !isInitializeRequest(body)) return deny(400, "bad request: no valid session (send initialize first)");
-        const t = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void sessions.set(id, t) });
+        const t = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => void sessions.set(id, t),
+        });
         t.onclose = () => t.sessionId && sessions.delete(t.sessionId);
         await createMcpServer(ctx).connect(t);
         transport = t;

@@ -17,10 +17,22 @@ const { version } = createRequire(import.meta.url)("../../package.json") as { ve
 
 /** Every tool, in the order a client lists them: both references' tools, then the declarative ones. */
 export const TOOLS: AnyTool[] = [
-  qemuImageInfo, qemuImageConvert, qemuCreateOverlay, qemuImageResize,
-  qemuBootVm, qemuListVms, qemuStopVm, qemuVmStatus,
-  manageVm, listVmsTool, monitorVmStatusTool,
-  getVmSpec, listVmSpecs, applyVmSpec, planTool, reconcileTool,
+  qemuImageInfo,
+  qemuImageConvert,
+  qemuCreateOverlay,
+  qemuImageResize,
+  qemuBootVm,
+  qemuListVms,
+  qemuStopVm,
+  qemuVmStatus,
+  manageVm,
+  listVmsTool,
+  monitorVmStatusTool,
+  getVmSpec,
+  listVmSpecs,
+  applyVmSpec,
+  planTool,
+  reconcileTool,
 ];
 
 /** A fresh MCP server for one client connection. */

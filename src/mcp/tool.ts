@@ -73,7 +73,9 @@ export function registerTools(server: McpServer, tools: AnyTool[], ctx: ToolCont
             const token = extra._meta?.progressToken;
             if (token === undefined) return sent.then(() => undefined);
             anySent = true;
-            sent = sent.then(() => extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress, total, message } })).catch(() => undefined);
+            sent = sent
+              .then(() => extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress, total, message } }))
+              .catch(() => undefined);
             return sent.then(() => undefined);
           },
           confirm: (whatIsLost, confirmArg) => askConfirmation(server, whatIsLost, confirmArg),

@@ -38,7 +38,10 @@ export async function reconcileFor(
 export function assertApplied(r: ReconcileResult): void {
   if (r.outcome.ok) return;
   const failed = r.results.find((x) => !x.ok);
-  if (failed) throw new QfleetError((failed.error?.code as never) ?? "COMMAND_FAILED", `${failed.vm}: ${failed.error?.message ?? "failed"}`, { hint: failed.error?.hint as string | undefined });
+  if (failed)
+    throw new QfleetError((failed.error?.code as never) ?? "COMMAND_FAILED", `${failed.vm}: ${failed.error?.message ?? "failed"}`, {
+      hint: failed.error?.hint as string | undefined,
+    });
   throw new QfleetError(r.outcome.problems.length ? "INVALID_SPEC" : "REFUSED", r.outcome.message);
 }
 
@@ -46,8 +49,7 @@ export function assertApplied(r: ReconcileResult): void {
 export function checkPasswordAllowed(ctx: ToolContext, pwd: string | undefined): void {
   if (pwd === undefined || ctx.allowPassword) return;
   throw new QfleetError("REFUSED", "ssh_pwd is refused: a password in a tool call passes through the model provider", {
-    hint:
-      "use an SSH key (ssh_key), ssh-agent, or password_env in hosts.yaml; or start the server with `qfleet mcp --allow-ssh-password` to accept it anyway",
+    hint: "use an SSH key (ssh_key), ssh-agent, or password_env in hosts.yaml; or start the server with `qfleet mcp --allow-ssh-password` to accept it anyway",
   });
 }
 
@@ -64,4 +66,10 @@ export async function hostFromArgs(ctx: ToolContext, a: RemoteArgs): Promise<{ n
   return { name: r.name, label: r.name === "local" ? "localhost" : a.host, ...(r.password !== undefined && { passwords: { [r.name]: r.password } }) };
 }
 
-export interface RemoteArgs { host?: string; ssh_port?: number; ssh_user?: string; ssh_pwd?: string; ssh_key?: string }
+export interface RemoteArgs {
+  host?: string;
+  ssh_port?: number;
+  ssh_user?: string;
+  ssh_pwd?: string;
+  ssh_key?: string;
+}

@@ -21,9 +21,7 @@ export interface MonitorArgs {
 
 /** "cpu,memory", ["cpu","disk"], "all" or undefined (all) -> the metrics, in canonical order. */
 export function parseMetrics(input?: string | readonly string[]): Metric[] {
-  const words = (typeof input === "string" ? input.split(",") : (input ?? []))
-    .map((w) => w.trim().toLowerCase())
-    .filter(Boolean);
+  const words = (typeof input === "string" ? input.split(",") : (input ?? [])).map((w) => w.trim().toLowerCase()).filter(Boolean);
   if (words.length === 0 || words.includes("all")) return [...METRICS];
   const unknown = words.filter((w) => !(METRICS as readonly string[]).includes(w));
   if (unknown.length)
@@ -45,8 +43,7 @@ export function validateMonitorArgs(
   if (!Number.isFinite(interval) || interval < MONITOR_MIN_INTERVAL_S || interval > MONITOR_MAX_INTERVAL_S)
     throw new QfleetError("BAD_INPUT", `interval must be ${MONITOR_MIN_INTERVAL_S} to ${MONITOR_MAX_INTERVAL_S} seconds, not ${input.interval}`);
   const count = input.count === undefined ? MONITOR_DEFAULT_COUNT : Number(input.count);
-  if (!Number.isInteger(count) || count < 0)
-    throw new QfleetError("BAD_INPUT", `count must be a whole number of samples, not ${input.count}`);
+  if (!Number.isInteger(count) || count < 0) throw new QfleetError("BAD_INPUT", `count must be a whole number of samples, not ${input.count}`);
   if (opts.bounded && count === 0)
     throw new QfleetError("BAD_INPUT", `count 0 (sample until stopped) cannot work inside one tool call, which must end`, {
       hint: `ask for 1 to ${MONITOR_MAX_COUNT} samples, and call again for more`,

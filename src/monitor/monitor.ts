@@ -58,7 +58,9 @@ export async function monitorVms(host: Host, vms: MonitorTarget[], opts: MultiOp
   if (opts.signal?.aborted) return result;
   const opened = await Promise.allSettled(vms.map((vm) => VmReader.open(host, vm, opts.metrics ?? METRICS)));
   let active: { vm: MonitorTarget; reader: VmReader; prev?: Reading }[] = [];
-  opened.forEach((o, i) => (o.status === "fulfilled" ? active.push({ vm: vms[i], reader: o.value }) : result.errors.set(vms[i].name, toQfleetError(o.reason))));
+  opened.forEach((o, i) =>
+    o.status === "fulfilled" ? active.push({ vm: vms[i], reader: o.value }) : result.errors.set(vms[i].name, toQfleetError(o.reason)),
+  );
   const drop = async (a: (typeof active)[number], e: unknown) => {
     result.errors.set(a.vm.name, toQfleetError(e));
     active = active.filter((x) => x !== a);
@@ -71,7 +73,7 @@ export async function monitorVms(host: Host, vms: MonitorTarget[], opts: MultiOp
       if (i > 0) {
         let due = start + i * intervalMs;
         const now = performance.now();
-        if (due < now - intervalMs) (start = now - i * intervalMs), (due = now); // fell behind (a slow host): resume from now
+        if (due < now - intervalMs) ((start = now - i * intervalMs), (due = now)); // fell behind (a slow host): resume from now
         if (!(await sleepUntil(due, opts.signal))) break;
       }
       const t = performance.now();

@@ -46,11 +46,18 @@ export class NetDumps {
     try {
       for (const nic of nics.filter((n) => n.type === "user")) {
         const base = `${OWNER}-${++seq}-${nic.netdev}`;
-        const make = (queue: "rx" | "tx"): Dump => ({ id: `${base}-${queue}`, file: path.posix.join(instanceDir, `${base}-${queue}.pcap`), counter: new PcapCounter() });
+        const make = (queue: "rx" | "tx"): Dump => ({
+          id: `${base}-${queue}`,
+          file: path.posix.join(instanceDir, `${base}-${queue}.pcap`),
+          counter: new PcapCounter(),
+        });
         // guest rx = the netdev's tx queue
         const pair = { rx: make("tx"), tx: make("rx"), netdev: nic.netdev };
         d.dumps.set(nic.nic, pair);
-        for (const [dump, queue] of [[pair.rx, "tx"], [pair.tx, "rx"]] as const) {
+        for (const [dump, queue] of [
+          [pair.rx, "tx"],
+          [pair.tx, "rx"],
+        ] as const) {
           await qmp.execute("object-add", { "qom-type": "filter-dump", id: dump.id, netdev: nic.netdev, queue, file: dump.file, maxlen: 64 });
           dump.tail = host.spawn(FOLLOW.concat(dump.file));
           dump.tail.stdout.on("data", (b: Buffer) => {

@@ -24,7 +24,10 @@ export class ProcReader {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly host: Host, private readonly timeoutMs = 10_000) {}
+  constructor(
+    private readonly host: Host,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   /** The text of each readable file among `paths`. */
   read(paths: string[]): Promise<Map<string, string>> {
@@ -71,7 +74,10 @@ export class ProcReader {
     if (this.closed) return Promise.reject(new QfleetError("COMMAND_FAILED", "the /proc reader is closed"));
     const child = (this.child ??= this.start());
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.waiter?.(new QfleetError("TIMEOUT", `reading /proc on ${this.host.name} took over ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => this.waiter?.(new QfleetError("TIMEOUT", `reading /proc on ${this.host.name} took over ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       this.waiter = (r) => {
         clearTimeout(timer);
         this.waiter = null;

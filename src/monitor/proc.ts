@@ -21,8 +21,16 @@ export interface ProcStat {
  */
 export function parseProcStat(text: string): ProcStat {
   const close = text.lastIndexOf(")");
-  const f = close < 0 ? [] : text.slice(close + 1).trim().split(/\s+/);
-  const utime = Number(f[11]), stime = Number(f[12]), start = Number(f[19]);
+  const f =
+    close < 0
+      ? []
+      : text
+          .slice(close + 1)
+          .trim()
+          .split(/\s+/);
+  const utime = Number(f[11]),
+    stime = Number(f[12]),
+    start = Number(f[19]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime) || !Number.isFinite(start))
     throw new QfleetError("COMMAND_FAILED", `unexpected /proc stat line: ${text.slice(0, 80)}`);
   return { ticks: utime + stime, startTime: start, state: f[0] };

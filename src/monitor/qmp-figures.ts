@@ -1,8 +1,16 @@
 import type { QmpClient } from "../qemu/qmp.js";
 import type { DiskCounters } from "./types.js";
 
-interface BlockStats { device: string; qdev?: string; stats: { rd_bytes: number; wr_bytes: number; rd_operations: number; wr_operations: number } }
-interface BlockInfo { device: string; qdev?: string; inserted?: { image?: { "actual-size"?: number; "virtual-size"?: number } } }
+interface BlockStats {
+  device: string;
+  qdev?: string;
+  stats: { rd_bytes: number; wr_bytes: number; rd_operations: number; wr_operations: number };
+}
+interface BlockInfo {
+  device: string;
+  qdev?: string;
+  inserted?: { image?: { "actual-size"?: number; "virtual-size"?: number } };
+}
 
 export interface QmpResult {
   memory?: { configured_bytes: number; balloon_bytes: number | null };
@@ -49,7 +57,9 @@ export class QmpFigures {
       if (this.want.disk) {
         const blocks = await q.execute<BlockInfo[]>("query-block");
         this.images = new Map(
-          blocks.filter((b) => b.inserted).map((b) => [key(b), { allocated: b.inserted!.image?.["actual-size"] ?? null, virtual: b.inserted!.image?.["virtual-size"] ?? null }]),
+          blocks
+            .filter((b) => b.inserted)
+            .map((b) => [key(b), { allocated: b.inserted!.image?.["actual-size"] ?? null, virtual: b.inserted!.image?.["virtual-size"] ?? null }]),
         );
       }
       this.slowAt = now;
@@ -60,7 +70,13 @@ export class QmpFigures {
       for (const s of await q.execute<BlockStats[]>("query-blockstats")) {
         const img = this.images.get(key(s));
         if (!img) continue;
-        out.disk[key(s)] = { rd_bytes: s.stats.rd_bytes, wr_bytes: s.stats.wr_bytes, rd_ops: s.stats.rd_operations, wr_ops: s.stats.wr_operations, ...img };
+        out.disk[key(s)] = {
+          rd_bytes: s.stats.rd_bytes,
+          wr_bytes: s.stats.wr_bytes,
+          rd_ops: s.stats.rd_operations,
+          wr_ops: s.stats.wr_operations,
+          ...img,
+        };
       }
     }
     return out;

@@ -43,8 +43,16 @@ export function toSample(prev: Reading, cur: Reading, clkTck: number): VmSample 
     for (const [name, c] of Object.entries(cur.net)) {
       const p = prev.net[name];
       if (!p) continue;
-      const rx = delta(p.rx, c.rx), tx = delta(p.tx, c.tx);
-      const n: NicSample = { netdev: c.netdev, type: c.type, rx_bytes_per_s: Math.round(rx / dt), tx_bytes_per_s: Math.round(tx / dt), rx_bytes: rx, tx_bytes: tx };
+      const rx = delta(p.rx, c.rx),
+        tx = delta(p.tx, c.tx);
+      const n: NicSample = {
+        netdev: c.netdev,
+        type: c.type,
+        rx_bytes_per_s: Math.round(rx / dt),
+        tx_bytes_per_s: Math.round(tx / dt),
+        rx_bytes: rx,
+        tx_bytes: tx,
+      };
       s.network[name] = n;
     }
   }

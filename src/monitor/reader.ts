@@ -29,7 +29,11 @@ export class VmReader {
   private startTime = 0;
   clkTck = 100;
 
-  private constructor(private readonly host: Host, private readonly vm: MonitorTarget, private readonly metrics: Set<Metric>) {}
+  private constructor(
+    private readonly host: Host,
+    private readonly vm: MonitorTarget,
+    private readonly metrics: Set<Metric>,
+  ) {}
 
   private get qmpPath(): string {
     return instancePaths(this.vm.instanceDir).qmp;
@@ -46,7 +50,12 @@ export class VmReader {
         const cpus = await q.execute<{ "cpu-index": number; "thread-id": number }[]>("query-cpus-fast");
         r.vcpus = cpus.map((c) => ({ index: c["cpu-index"], threadId: c["thread-id"] }));
       }
-      const balloon = r.metrics.has("memory") && (await q.execute("query-balloon").then(() => true, () => false));
+      const balloon =
+        r.metrics.has("memory") &&
+        (await q.execute("query-balloon").then(
+          () => true,
+          () => false,
+        ));
       r.figures = new QmpFigures({ memory: r.metrics.has("memory"), disk: r.metrics.has("disk"), balloon });
       if (r.metrics.has("network")) {
         await sweepStaleDumps(host, q, vm.instanceDir);
@@ -117,11 +126,13 @@ export class VmReader {
   private async readTaps(): Promise<Record<string, NicCounters>> {
     const out: Record<string, NicCounters> = {};
     await Promise.all(
-      this.nics.filter((n) => n.type === "tap").map(async (n) => {
-        const read = (f: string) => this.host.readFile(`/sys/class/net/${n.ifname}/statistics/${f}`).then(Number, () => NaN);
-        const [rx, tx] = await Promise.all([read("rx_bytes"), read("tx_bytes")]);
-        if (Number.isFinite(rx) && Number.isFinite(tx)) out[n.nic] = { netdev: n.netdev, type: "tap", rx: tx, tx: rx };
-      }),
+      this.nics
+        .filter((n) => n.type === "tap")
+        .map(async (n) => {
+          const read = (f: string) => this.host.readFile(`/sys/class/net/${n.ifname}/statistics/${f}`).then(Number, () => NaN);
+          const [rx, tx] = await Promise.all([read("rx_bytes"), read("tx_bytes")]);
+          if (Number.isFinite(rx) && Number.isFinite(tx)) out[n.nic] = { netdev: n.netdev, type: "tap", rx: tx, tx: rx };
+        }),
     );
     return out;
   }

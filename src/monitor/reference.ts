@@ -25,7 +25,16 @@ export interface ReferenceResult {
   data: { host: string; vm_name: string; timestamp: string[]; metrics_data: MetricsData };
 }
 
-const DISK_FIELDS = ["read_bytes_per_s", "write_bytes_per_s", "read_iops", "write_iops", "read_bytes_total", "write_bytes_total", "allocated_bytes", "virtual_size_bytes"] as const;
+const DISK_FIELDS = [
+  "read_bytes_per_s",
+  "write_bytes_per_s",
+  "read_iops",
+  "write_iops",
+  "read_bytes_total",
+  "write_bytes_total",
+  "allocated_bytes",
+  "virtual_size_bytes",
+] as const;
 const NIC_FIELDS = ["rx_bytes_per_s", "tx_bytes_per_s", "rx_bytes", "tx_bytes"] as const;
 
 /** Pure: samples of one VM -> the reference result (column-wise, aligned with `timestamp`). */
@@ -41,7 +50,11 @@ export function toReferenceResult(hostName: string, vmName: string, samples: VmS
     md.cpu = { percent: col((s) => s.cpu?.percent), vcpus };
   }
   if (want("memory")) {
-    md.memory = { rss_bytes: col((s) => s.memory?.rss_bytes), configured_bytes: col((s) => s.memory?.configured_bytes), balloon_bytes: col((s) => s.memory?.balloon_bytes) };
+    md.memory = {
+      rss_bytes: col((s) => s.memory?.rss_bytes),
+      configured_bytes: col((s) => s.memory?.configured_bytes),
+      balloon_bytes: col((s) => s.memory?.balloon_bytes),
+    };
   }
   if (want("disk")) {
     md.disk = {};

@@ -42,7 +42,14 @@ export function planChanges(desired: DesiredVm[], hosts: HostState[], invalid: s
     if (only && !only.has(d.vm.name)) continue;
     const hs = hostByName.get(d.vm.host);
     if (!hs || hs.error) {
-      actions.push({ vm: d.vm.name, host: d.vm.host, kind: "unknown", reason: `host ${d.vm.host} could not be inspected: ${hs?.error ?? "not reached"}`, changes: [], desired: d });
+      actions.push({
+        vm: d.vm.name,
+        host: d.vm.host,
+        kind: "unknown",
+        reason: `host ${d.vm.host} could not be inspected: ${hs?.error ?? "not reached"}`,
+        changes: [],
+        desired: d,
+      });
       continue;
     }
     const here = hs.vms.filter((v) => v.name === d.vm.name);
@@ -53,17 +60,26 @@ export function planChanges(desired: DesiredVm[], hosts: HostState[], invalid: s
       continue;
     }
     if (a && ownershipOf(a, opts.self) === "foreign") {
-      actions.push(refused(d, `${a.instanceDir} is owned by ${owner(a)}, not this fleet: it is never changed from here; give this VM another name or vm_dir`));
+      actions.push(
+        refused(d, `${a.instanceDir} is owned by ${owner(a)}, not this fleet: it is never changed from here; give this VM another name or vm_dir`),
+      );
       continue;
     }
     const elsewhere = here.find((v) => v !== a && ownershipOf(v, opts.self) !== "foreign");
     if (!a && elsewhere) {
-      actions.push(refused(d, `an instance of ${d.vm.name} exists in ${elsewhere.vmDir}, not in vm_dir ${d.vm.vmDir}: move it by hand or set vm_dir back`));
+      actions.push(
+        refused(d, `an instance of ${d.vm.name} exists in ${elsewhere.vmDir}, not in vm_dir ${d.vm.vmDir}: move it by hand or set vm_dir back`),
+      );
       continue;
     }
     const obstacle = !a && d.vm.state !== "absent" && hs.obstacles?.find((o) => o.name === d.vm.name && o.vmDir === d.vm.vmDir);
     if (obstacle) {
-      actions.push(refused(d, `${d.vm.instanceDir} is ${obstacle.what}: qemu-fleet never adopts or removes it; move it away, or set another vm_dir for ${d.vm.name}`));
+      actions.push(
+        refused(
+          d,
+          `${d.vm.instanceDir} is ${obstacle.what}: qemu-fleet never adopts or removes it; move it away, or set another vm_dir for ${d.vm.name}`,
+        ),
+      );
       continue;
     }
     actions.push(planOne(d, a, opts));
@@ -85,7 +101,14 @@ export function planChanges(desired: DesiredVm[], hosts: HostState[], invalid: s
       } else if (actual.protected) {
         actions.push({ vm: a.name, host: a.host, kind: "refused", reason: "no spec, but protected: not pruned", changes: [], actual });
       } else {
-        actions.push({ vm: a.name, host: a.host, kind: "delete", reason: "no spec and --prune: the files qemu-fleet made for it are removed", changes: [], actual });
+        actions.push({
+          vm: a.name,
+          host: a.host,
+          kind: "delete",
+          reason: "no spec and --prune: the files qemu-fleet made for it are removed",
+          changes: [],
+          actual,
+        });
       }
     }
   }
@@ -110,7 +133,8 @@ const actualOf = (a: ActualVm, ownership: Ownership): NonNullable<Action["actual
 
 function planOne(d: DesiredVm, a: ActualVm | undefined, opts: PlanOptions): Action {
   const action = planInstance(d, a, opts);
-  if (d.launchProblems?.length && launches(action)) return { ...refused(d, d.launchProblems.join("; "), action.changes), ...(action.actual && { actual: action.actual }) };
+  if (d.launchProblems?.length && launches(action))
+    return { ...refused(d, d.launchProblems.join("; "), action.changes), ...(action.actual && { actual: action.actual }) };
   return action;
 }
 
@@ -126,22 +150,37 @@ function planInstance(d: DesiredVm, a: ActualVm | undefined, opts: PlanOptions):
   const live = a.pid !== undefined; // a QEMU process exists (running, paused or broken)
 
   if (d.vm.state === "absent") {
-    if (d.vm.protected || actual.protected) return { ...withActual, kind: "refused", reason: "protected: set protected: false first to delete it", changes: [] };
+    if (d.vm.protected || actual.protected)
+      return { ...withActual, kind: "refused", reason: "protected: set protected: false first to delete it", changes: [] };
     return { ...withActual, kind: "delete", reason: "state: absent", changes: [] };
   }
   const changes = diffFields(a.applied.vm, a.applied.accel, d.vm, d.accel.accel);
   if (ownership === "unowned")
-    changes.push({ field: "owner", from: null, to: describeOwner({ id: opts.self.id ?? "(new)", dir: opts.self.dir }), class: "live", note: "adopted: made before qemu-fleet recorded owners" });
+    changes.push({
+      field: "owner",
+      from: null,
+      to: describeOwner({ id: opts.self.id ?? "(new)", dir: opts.self.dir }),
+      class: "live",
+      note: "adopted: made before qemu-fleet recorded owners",
+    });
   if (changes.some((c) => c.class === "refused")) return { ...withActual, kind: "refused", reason: "a change would lose data", changes };
   if (changes.some((c) => c.class === "replace")) {
-    if (!opts.allowReplace) return { ...withActual, kind: "refused", reason: "needs replacing (new disks, data not kept): pass --allow-replace", changes };
+    if (!opts.allowReplace)
+      return { ...withActual, kind: "refused", reason: "needs replacing (new disks, data not kept): pass --allow-replace", changes };
     if (actual.protected) return { ...withActual, kind: "refused", reason: "protected: a replace would delete its disks", changes };
     return { ...withActual, kind: "replace", reason: "arch, firmware or disk identity changed", changes, finalState: d.vm.state };
   }
   const restart = changes.some((c) => c.class === "restart");
   if (live) {
     if (d.vm.state === "stopped") return { ...withActual, kind: "stop", reason: "state: stopped", changes, finalState: "stopped" };
-    if (a.power === "broken") return { ...withActual, kind: "update-restart", reason: `QEMU is broken (${a.reasons.join("; ")}): restarting`, changes, finalState: "running" };
+    if (a.power === "broken")
+      return {
+        ...withActual,
+        kind: "update-restart",
+        reason: `QEMU is broken (${a.reasons.join("; ")}): restarting`,
+        changes,
+        finalState: "running",
+      };
     if (restart) return { ...withActual, kind: "update-restart", reason: "these changes need a restart", changes, finalState: "running" };
     if (changes.length) return { ...withActual, kind: "update-live", reason: "applied live through QMP", changes, finalState: "running" };
     if (a.power === "paused") return { ...withActual, kind: "start", reason: `paused (${a.qmpStatus}): resuming`, changes, finalState: "running" };

@@ -5,8 +5,9 @@ import type { Action, FleetSelf } from "./types.js";
 
 /** Actions that launch a QEMU process (a resume of a paused VM does not). */
 export const launches = (a: Action): boolean =>
-  a.kind === "create" || a.kind === "replace" ? a.finalState === "running"
-  : a.kind === "update-restart" || (a.kind === "start" && a.actual?.pid === undefined);
+  a.kind === "create" || a.kind === "replace"
+    ? a.finalState === "running"
+    : a.kind === "update-restart" || (a.kind === "start" && a.actual?.pid === undefined);
 
 /** Actions after which a VM's QEMU no longer holds its ports (a restart frees and takes them again). */
 const frees = (a: Action) => a.kind === "stop" || a.kind === "delete" || a.kind === "update-restart" || a.kind === "replace";
@@ -20,7 +21,12 @@ const portOf = (rule: string) => Number(rule.split("-")[0].split(":").pop());
  * program is only seen when QEMU starts: launch names it then.)
  */
 export function refusePortConflicts(actions: Action[], hosts: HostState[], self: FleetSelf): Action[] {
-  const freed = new Set(actions.filter(frees).map((a) => a.actual?.instanceDir).filter(Boolean));
+  const freed = new Set(
+    actions
+      .filter(frees)
+      .map((a) => a.actual?.instanceDir)
+      .filter(Boolean),
+  );
   type Holder = { instanceDir?: string; who: string };
   const held = new Map<string, Map<number, Holder>>();
   for (const hs of hosts) {

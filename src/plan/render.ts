@@ -47,7 +47,8 @@ export function renderAction(a: Action): string[] {
   if (a.kind === "create" && a.desired) {
     const v = a.desired.vm;
     out.push(`    ${v.arch}, ${v.vcpus} vCPU, ${humanSize(v.memory)}, firmware ${v.firmware}, then ${a.finalState}`);
-    for (const d of v.disks) out.push(`    + disk ${d.index}: ${d.path} (${d.format}${d.size ? `, ${humanSize(d.size)}` : ""}${d.base ? `, overlay of ${d.base}` : ""})`);
+    for (const d of v.disks)
+      out.push(`    + disk ${d.index}: ${d.path} (${d.format}${d.size ? `, ${humanSize(d.size)}` : ""}${d.base ? `, overlay of ${d.base}` : ""})`);
     if (v.ssh) out.push(`    ssh on 127.0.0.1:${v.ssh.port}`);
   }
   if (a.desired && ["create", "start", "update-restart", "replace"].includes(a.kind)) {

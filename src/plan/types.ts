@@ -7,8 +7,18 @@ import type { Power } from "../state/types.js";
  * It is computed by a pure function and printed, snapshotted or applied as it is.
  */
 export type ActionKind =
-  | "create" | "start" | "stop" | "update-live" | "update-restart" | "update-offline"
-  | "replace" | "delete" | "orphan" | "refused" | "unknown" | "noop";
+  | "create"
+  | "start"
+  | "stop"
+  | "update-live"
+  | "update-restart"
+  | "update-offline"
+  | "replace"
+  | "delete"
+  | "orphan"
+  | "refused"
+  | "unknown"
+  | "noop";
 
 /** How a field change reaches a VM: live through QMP, by a stop/apply/start, or not at all. */
 export type ChangeClass = "live" | "restart" | "offline" | "replace" | "refused";
@@ -60,5 +70,12 @@ export const FAILED_KINDS: ReadonlySet<ActionKind> = new Set(["refused", "unknow
 
 /** Kinds that change something when applied. */
 export const CHANGING_KINDS: ReadonlySet<ActionKind> = new Set([
-  "create", "start", "stop", "update-live", "update-restart", "update-offline", "replace", "delete",
+  "create",
+  "start",
+  "stop",
+  "update-live",
+  "update-restart",
+  "update-offline",
+  "replace",
+  "delete",
 ]);

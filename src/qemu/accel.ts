@@ -13,7 +13,10 @@ export interface AccelFacts {
   kvmModules: string[];
 }
 
-export interface AccelChoice { accel: Accel; reason: string }
+export interface AccelChoice {
+  accel: Accel;
+  reason: string;
+}
 
 /**
  * Picks the accelerator for one VM. Contract: an explicit setting (spec, then host entry) wins;

@@ -82,7 +82,9 @@ export function buildArgv(vm: ResolvedVm, ctx: LaunchContext): string[] {
   if (x86) opt("-device", `ide-cd,drive=cd0,id=${DEVICE_IDS.cdrom},bus=ide.0,bootindex=${bootindex}`);
   else opt("-device", "virtio-scsi-pci,id=scsi0", "-device", `scsi-cd,drive=cd0,id=${DEVICE_IDS.cdrom},bus=scsi0.0,bootindex=${bootindex}`);
 
-  const fwds = hostForwards(vm).map((r) => `,hostfwd=${r}`).join("");
+  const fwds = hostForwards(vm)
+    .map((r) => `,hostfwd=${r}`)
+    .join("");
   opt("-netdev", `user,id=${DEVICE_IDS.netdev}${fwds}`);
   opt("-device", `virtio-net-pci,netdev=${DEVICE_IDS.netdev},id=nic0,romfile=`);
 

@@ -5,7 +5,10 @@ import type { Arch } from "../spec/schema.js";
  * `code` is the read-only image, `vars` the template copied once per VM into its instance
  * directory. BIOS needs no file: SeaBIOS ships inside qemu-system-x86.
  */
-export interface UefiCandidate { code: string; vars: string }
+export interface UefiCandidate {
+  code: string;
+  vars: string;
+}
 
 const brewPrefixes = ["/opt/homebrew/share/qemu", "/usr/local/share/qemu"];
 

@@ -64,19 +64,26 @@ export async function convertImage(host: Host, opts: ConvertOptions): Promise<Co
   const staged = `${staging}/${path.posix.basename(output)}`;
   const args = ["convert", "-p", "-f", info.format, "-O", format, input, staged];
   await host.mkdir(staging, { mode: 0o700 });
-  await cleanOnFailure(host, staging, async () => {
-    const r = await runImg(host, args, { onStdout: progressReader(opts.onProgress), signal: opts.signal, timeoutMs: opts.timeoutMs ?? 86_400_000 }).catch(
-      (e: unknown) => {
+  await cleanOnFailure(
+    host,
+    staging,
+    async () => {
+      const r = await runImg(host, args, {
+        onStdout: progressReader(opts.onProgress),
+        signal: opts.signal,
+        timeoutMs: opts.timeoutMs ?? 86_400_000,
+      }).catch((e: unknown) => {
         if (opts.signal?.aborted) return null;
         throw e;
-      },
-    );
-    if (opts.signal?.aborted || r === null) {
-      throw new QfleetError("COMMAND_FAILED", `convert of ${input} was interrupted; ${output} was not written`);
-    }
-    if (r.exitCode !== 0) throw imgFailure(["qemu-img", ...args], r, input);
-    await host.rename(staged, output);
-  }, { recursive: true });
+      });
+      if (opts.signal?.aborted || r === null) {
+        throw new QfleetError("COMMAND_FAILED", `convert of ${input} was interrupted; ${output} was not written`);
+      }
+      if (r.exitCode !== 0) throw imgFailure(["qemu-img", ...args], r, input);
+      await host.rename(staged, output);
+    },
+    { recursive: true },
+  );
   await host.remove(staging, { recursive: true });
   const out = await imageInfo(host, output);
   return {
@@ -90,4 +97,3 @@ export async function convertImage(host: Host, opts: ConvertOptions): Promise<Co
     ...(out["actual-size"] !== undefined && { output_actual_size: out["actual-size"] }),
   };
 }
-

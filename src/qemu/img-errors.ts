@@ -49,7 +49,11 @@ export function imgFailure(command: string[], r: RunResult, path: string): Qflee
     case "permission":
       return new QfleetError("BAD_INPUT", `permission denied: ${path}`, { ...details, hint: "check the file's owner and mode" });
     case "no-space":
-      return new QfleetError("COMMAND_FAILED", `qemu-img ${command[1] ?? ""} ${path}: no space left on the device holding it (${line.replace(/^.*?: /, "")})`, { ...details, hint: "free some space and retry" });
+      return new QfleetError(
+        "COMMAND_FAILED",
+        `qemu-img ${command[1] ?? ""} ${path}: no space left on the device holding it (${line.replace(/^.*?: /, "")})`,
+        { ...details, hint: "free some space and retry" },
+      );
     case "unsupported":
       return new QfleetError("UNSUPPORTED", `${path}: ${line}`, { ...details, hint: "convert it to qcow2 or raw first (qfleet image convert)" });
     case "needs-shrink":

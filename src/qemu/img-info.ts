@@ -25,7 +25,10 @@ export async function imageInfo(host: Host, image: string): Promise<ImageInfo> {
   if (forced) info.force_share = true;
   // qemu-img calls any file "raw"; a real raw disk is a whole number of 512-byte sectors
   if (info.format === "raw" && st.kind === "file" && (st.size === 0 || st.size % 512 !== 0)) {
-    throw new QfleetError("BAD_INPUT", `${file} is not a disk image: ${st.size === 0 ? "it is empty" : `its size (${st.size} bytes) is not a whole number of 512-byte sectors`}`);
+    throw new QfleetError(
+      "BAD_INPUT",
+      `${file} is not a disk image: ${st.size === 0 ? "it is empty" : `its size (${st.size} bytes) is not a whole number of 512-byte sectors`}`,
+    );
   }
   return info;
 }

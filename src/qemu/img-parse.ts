@@ -119,17 +119,17 @@ export function progressReader(onProgress?: (percent: number) => void): ((chunk:
 
 /** The qemu-img failures qfleet turns into specific errors; anything else is "other". */
 export type ImgErrorKind =
-  | "locked"          // another process (a running VM) holds the image's lock
+  | "locked" // another process (a running VM) holds the image's lock
   | "not-found"
   | "backing-missing" // the image opens, its backing file does not
-  | "unknown-format"  // -f/-O named a format this qemu-img does not know
-  | "wrong-format"    // -f named a format the file is not in
-  | "needs-shrink"    // resize to a smaller size without --shrink
+  | "unknown-format" // -f/-O named a format this qemu-img does not know
+  | "wrong-format" // -f named a format the file is not in
+  | "needs-shrink" // resize to a smaller size without --shrink
   | "bad-size"
   | "not-a-file"
   | "permission"
   | "no-space"
-  | "unsupported"     // the format driver cannot do this (e.g. resize a vmdk)
+  | "unsupported" // the format driver cannot do this (e.g. resize a vmdk)
   | "other";
 
 const KINDS: Array<[ImgErrorKind, RegExp]> = [

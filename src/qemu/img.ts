@@ -19,7 +19,6 @@ export type { ImageInfo, SnapshotInfo } from "./img-parse.js";
 
 export { absPath, imageInfo } from "./img-info.js";
 
-
 export interface OverlayResult {
   success: true;
   overlay_path: string;

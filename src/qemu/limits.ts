@@ -34,6 +34,10 @@ async function ask(host: Host, vm: Pick<ResolvedVm, "arch" | "vcpus">, accel: Ac
   const input = '{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n';
   const r = await host.run(argv, { input, allowFailure: true, timeoutMs: 30_000 }).catch(() => null);
   if (!r || r.exitCode === 0) return null;
-  const why = r.stderr.split("\n").find((l) => l.trim())?.replace(/^qemu-system-\w+: /, "") ?? `exit ${r.exitCode}`;
+  const why =
+    r.stderr
+      .split("\n")
+      .find((l) => l.trim())
+      ?.replace(/^qemu-system-\w+: /, "") ?? `exit ${r.exitCode}`;
   return `vcpus: QEMU on ${host.name} does not take ${vm.vcpus} vCPUs for this machine: ${why}`;
 }

@@ -16,7 +16,11 @@ export class QmpClient {
   private closedError: Error | null = null;
   readonly events: { event: string; data?: unknown }[] = [];
 
-  private constructor(private readonly stream: Duplex, private readonly label: string, private readonly timeoutMs: number) {
+  private constructor(
+    private readonly stream: Duplex,
+    private readonly label: string,
+    private readonly timeoutMs: number,
+  ) {
     stream.setEncoding?.("utf8");
     stream.on("data", (chunk: string) => this.onData(chunk));
     const onEnd = (e?: Error) => {

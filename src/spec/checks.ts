@@ -30,7 +30,11 @@ export function checkHostKnown(c: CheckedSpec, hostNames: readonly string[]): Sp
   if (h === undefined || h === "local" || hostNames.includes(h)) return [];
   const known = hostNames.filter((n) => n !== "local");
   return [
-    issueAt(c, ["host"], `unknown host '${h}': use 'local' or a host from hosts.yaml${known.length ? ` (${known.join(", ")})` : " (there is none)"}${didYouMean(h, ["local", ...known])}`),
+    issueAt(
+      c,
+      ["host"],
+      `unknown host '${h}': use 'local' or a host from hosts.yaml${known.length ? ` (${known.join(", ")})` : " (there is none)"}${didYouMean(h, ["local", ...known])}`,
+    ),
   ];
 }
 
@@ -50,7 +54,9 @@ export async function checkPaths(host: Host, c: CheckedSpec, only: (field: strin
   s.disks.forEach((d, i) => {
     if (d.path === undefined || (!d.overlay && d.size !== undefined)) return;
     const path = shorthand ? ["disk"] : ["disks", i, "path"];
-    wanted.push(d.overlay ? { path, file: d.path, what: "overlay base image" } : { path, file: d.path, what: "disk image", tip: " (give size: to create it)" });
+    wanted.push(
+      d.overlay ? { path, file: d.path, what: "overlay base image" } : { path, file: d.path, what: "disk image", tip: " (give size: to create it)" },
+    );
   });
   const issues: SpecIssue[] = [];
   for (const w of wanted.filter((w) => only(fieldOf(w.path)))) {

@@ -38,9 +38,15 @@ function canonical(text: string): string {
   const doc = parseDocument(text);
   if (doc.errors.length) throw new Error("splice broke the YAML");
   const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort)
-    : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, sort(x)]))
-    : v;
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([k, x]) => [k, sort(x)]),
+          )
+        : v;
   return JSON.stringify(sort(doc.toJS()));
 }
 
@@ -84,16 +90,23 @@ function spliceOne(text: string, key: string, value: unknown): string {
   if (found) {
     if (!isScalar(node) || !node.range || (typeof value === "object" && value !== null)) throw new Error("not a scalar");
     const rendered =
-      typeof value === "string" && node.type === "QUOTE_DOUBLE" ? JSON.stringify(value)
-      : typeof value === "string" && node.type === "QUOTE_SINGLE" ? `'${value.replace(/'/g, "''")}'`
-      : stringify(value).trimEnd();
+      typeof value === "string" && node.type === "QUOTE_DOUBLE"
+        ? JSON.stringify(value)
+        : typeof value === "string" && node.type === "QUOTE_SINGLE"
+          ? `'${value.replace(/'/g, "''")}'`
+          : stringify(value).trimEnd();
     if (rendered.includes("\n")) throw new Error("multi-line value");
     return text.slice(0, node.range[0]) + rendered + text.slice(node.range[1]);
   }
   if (!map || node !== map || map.flow || map.items.length === 0) throw new Error("no block mapping to add to");
   const indent = " ".repeat(lc.linePos((map.items[0].key as Node).range![0]).col - 1);
   const nested = path.slice(depth + 1).reduceRight<unknown>((v, seg) => ({ [seg]: v }), value);
-  const lines = stringify({ [path[depth]]: nested }).trimEnd().split("\n").map((l) => indent + l).join("\n") + "\n";
+  const lines =
+    stringify({ [path[depth]]: nested })
+      .trimEnd()
+      .split("\n")
+      .map((l) => indent + l)
+      .join("\n") + "\n";
   const last = map.items[map.items.length - 1];
   const at = lineEnd(text, ((last.value ?? last.key) as Node).range![1]);
   return text.slice(0, at) + (at > 0 && text[at - 1] !== "\n" ? "\n" : "") + lines + text.slice(at);

@@ -11,9 +11,7 @@ import { parseSize, SIZE_FORMAT_HELP } from "../units.js";
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const NAME_HELP = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters";
 
-export const Name = z
-  .string()
-  .regex(NAME_RE, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid name: use ${NAME_HELP}` });
+export const Name = z.string().regex(NAME_RE, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid name: use ${NAME_HELP}` });
 
 /** A path: no NUL or line break, and no leading '~' (it is never expanded). */
 const PATH_RE = /^[^~\u0000\n\r][^\u0000\n\r]*$/;
@@ -57,6 +55,4 @@ export const Accel = z.enum(["auto", "kvm", "hvf", "tcg"]).describe("accelerator
 export type Accel = z.output<typeof Accel>;
 
 /** An environment variable name (hosts.yaml names secrets, never holds them). */
-export const EnvName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected an environment variable name such as LAB_PASSWORD" });
+export const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected an environment variable name such as LAB_PASSWORD" });

@@ -35,7 +35,12 @@ export function parseFleetFile(text: string): { identity?: FleetIdentity; issues
   if (doc.errors.length) return at(1, 1, "", `YAML syntax error: ${doc.errors[0].message.split("\n")[0]}`);
   const id = doc.get("id");
   if (typeof id !== "string" || !ID_RE.test(id))
-    return at(1, 1, "id", `expected id: a fleet id of 8-64 lowercase letters, digits and '-' (got ${JSON.stringify(id ?? null)}); delete the file and let qfleet make a new one only if no VM carries the old id`);
+    return at(
+      1,
+      1,
+      "id",
+      `expected id: a fleet id of 8-64 lowercase letters, digits and '-' (got ${JSON.stringify(id ?? null)}); delete the file and let qfleet make a new one only if no VM carries the old id`,
+    );
   return { identity: { id }, issues: [] };
 }
 

@@ -30,7 +30,12 @@ let writing: Promise<unknown> = Promise.resolve();
  * - the password is handed back for this one call (see HostRegistry.withPassword) and is
  *   never written anywhere.
  */
-export async function resolveAdhocHost(host: Host, dir: string, a: AdhocHostArgs, opts: { add?: boolean } = {}): Promise<{ name: string; password?: string }> {
+export async function resolveAdhocHost(
+  host: Host,
+  dir: string,
+  a: AdhocHostArgs,
+  opts: { add?: boolean } = {},
+): Promise<{ name: string; password?: string }> {
   const pw = a.ssh_pwd === undefined ? {} : { password: a.ssh_pwd };
   const sshArgs = a.ssh_port !== undefined || a.ssh_user !== undefined || a.ssh_key !== undefined || a.ssh_pwd !== undefined;
   if (a.host === "local" || (LOCAL_NAMES.has(a.host) && !sshArgs)) return { name: "local" };
@@ -49,7 +54,11 @@ async function matchOrAdd(host: Host, dir: string, a: AdhocHostArgs, key: string
   if (hosts[a.host] && a.ssh_port === undefined && a.ssh_user === undefined && key === undefined) return a.host;
   const port = a.ssh_port ?? 22;
   const same = Object.entries(hosts).find(
-    ([, e]) => e.address === a.host && e.port === port && (a.ssh_user === undefined || e.user === a.ssh_user) && (key === undefined || e.identity_file === key),
+    ([, e]) =>
+      e.address === a.host &&
+      e.port === port &&
+      (a.ssh_user === undefined || e.user === a.ssh_user) &&
+      (key === undefined || e.identity_file === key),
   );
   if (same) return same[0];
   if (!add) {
@@ -61,7 +70,12 @@ async function matchOrAdd(host: Host, dir: string, a: AdhocHostArgs, key: string
   const name = freeName(a.host, port, Object.keys(hosts));
   const doc = parseDocument(before || "hosts: {}\n");
   if (!isMap(doc.get("hosts"))) doc.set("hosts", doc.createNode({}));
-  const entry = { address: a.host, ...(port !== 22 && { port }), ...(a.ssh_user !== undefined && { user: a.ssh_user }), ...(key !== undefined && { identity_file: key }) };
+  const entry = {
+    address: a.host,
+    ...(port !== 22 && { port }),
+    ...(a.ssh_user !== undefined && { user: a.ssh_user }),
+    ...(key !== undefined && { identity_file: key }),
+  };
   doc.setIn(["hosts", name], doc.createNode(entry));
   const text = doc.toString();
   const after = validateHostsText(text, "hosts.yaml", file);
@@ -72,7 +86,12 @@ async function matchOrAdd(host: Host, dir: string, a: AdhocHostArgs, key: string
 
 /** A hosts.yaml name for an address: `10-0-0-5`, `build.example.org-2222`, made unique. */
 function freeName(address: string, port: number, taken: string[]): string {
-  const base = `${address.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "").replaceAll(".", "-") || "host"}${port !== 22 ? `-${port}` : ""}`.slice(0, 56);
+  const base = `${
+    address
+      .replace(/[^A-Za-z0-9._-]+/g, "-")
+      .replace(/^[^A-Za-z0-9]+/, "")
+      .replaceAll(".", "-") || "host"
+  }${port !== 22 ? `-${port}` : ""}`.slice(0, 56);
   for (let i = 1; ; i++) {
     const n = i === 1 ? base : `${base}-${i}`;
     if (n !== "local" && NAME_RE.test(n) && !taken.includes(n)) return n;

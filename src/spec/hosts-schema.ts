@@ -10,9 +10,16 @@ import { Accel, AbsPath, EnvName, NAME_HELP, NAME_RE, Path, Port } from "./field
  */
 const RemoteHost = z
   .strictObject({
-    address: z.string().regex(/^[^\s]+$/, { error: "expected a host name or IP address" }).describe("host name or IP address"),
+    address: z
+      .string()
+      .regex(/^[^\s]+$/, { error: "expected a host name or IP address" })
+      .describe("host name or IP address"),
     port: Port.default(22).describe("SSH port; default 22"),
-    user: z.string().regex(/^[^\s:@]+$/, { error: "expected a user name" }).optional().describe("SSH user; default: yours"),
+    user: z
+      .string()
+      .regex(/^[^\s:@]+$/, { error: "expected a user name" })
+      .optional()
+      .describe("SSH user; default: yours"),
     identity_file: Path.optional().describe("private key file; relative to hosts.yaml"),
     passphrase_env: EnvName.optional().describe("environment variable holding the key's passphrase"),
     password_env: EnvName.optional().describe("environment variable holding the SSH password"),

@@ -48,7 +48,8 @@ export function depthProblem(text: string): (Position & { message: string }) | n
       else if (c === "#" && (i === 0 || line[i - 1] === " ")) break;
       else if (c === "[" || c === "{") flow++;
       else if ((c === "]" || c === "}") && flow > 0) flow--;
-      if (open.length + flow > MAX_DEPTH) return { line: ln + 1, col: i + 1, message: `nested more than ${MAX_DEPTH} levels deep: a VM spec needs a handful` };
+      if (open.length + flow > MAX_DEPTH)
+        return { line: ln + 1, col: i + 1, message: `nested more than ${MAX_DEPTH} levels deep: a VM spec needs a handful` };
     }
     if (open.length > MAX_DEPTH) return { line: ln + 1, col: 1, message: `nested more than ${MAX_DEPTH} levels deep: a VM spec needs a handful` };
   }

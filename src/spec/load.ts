@@ -67,13 +67,15 @@ export async function loadFleet(host: Host, dir: string, opts: LoadOptions = {})
   for (const same of byName.values())
     if (same.length > 1)
       for (const f of same) {
-        const others = same.filter((o) => o !== f).map((o) => o.file).join(", ");
+        const others = same
+          .filter((o) => o !== f)
+          .map((o) => o.file)
+          .join(", ");
         f.issues.push({ file: f.file, line: 1, col: 1, field: "", message: `VM '${f.name}' is also defined in ${others}: keep one file per VM` });
       }
 
   for (const f of files) f.issues.push(...checkHostKnown(f, hosts.names));
-  if (opts.checkPaths ?? true)
-    for (const f of files.filter((f) => f.spec?.host === "local")) f.issues.push(...(await checkPaths(host, f)));
+  if (opts.checkPaths ?? true) for (const f of files.filter((f) => f.spec?.host === "local")) f.issues.push(...(await checkPaths(host, f)));
   for (const [f, issues] of checkPortClashes(files.filter((f) => f.spec))) f.issues.push(...issues);
 
   const bad = files.filter((f) => f.issues.length > 0);

@@ -28,7 +28,10 @@ export function makeLocator(doc: Document, lc: LineCounter): Locate {
     for (const seg of path) {
       if (isMap(node)) {
         const pair = findPair(node, seg);
-        if (!pair) { resolved = false; break; }
+        if (!pair) {
+          resolved = false;
+          break;
+        }
         key = pair.key as Node;
         node = pair.value as Node | null;
       } else if (isSeq(node) && node.items[Number(seg)] !== undefined) {

@@ -25,7 +25,11 @@ const Boot = z
   .strictObject({
     kernel: Path.describe("kernel image for direct kernel boot; relative to the spec file"),
     initrd: Path.optional().describe("initial ramdisk"),
-    append: z.string().regex(/^[^\u0000\n\r]*$/, { error: "must be one line" }).optional().describe("kernel command line"),
+    append: z
+      .string()
+      .regex(/^[^\u0000\n\r]*$/, { error: "must be one line" })
+      .optional()
+      .describe("kernel command line"),
   })
   .describe("direct kernel boot (skips the firmware's boot menu)");
 
@@ -72,8 +76,7 @@ export function portClaims(spec: { ssh?: unknown; forwards?: unknown }): PortCla
   if (ssh && typeof ssh.port === "number") claims.push({ port: ssh.port, proto: "tcp", path: ["ssh", "port"] });
   if (Array.isArray(spec.forwards))
     spec.forwards.forEach((f: { host?: unknown; proto?: unknown } | null, i) => {
-      if (f && typeof f.host === "number")
-        claims.push({ port: f.host, proto: f.proto === "udp" ? "udp" : "tcp", path: ["forwards", i, "host"] });
+      if (f && typeof f.host === "number") claims.push({ port: f.host, proto: f.proto === "udp" ? "udp" : "tcp", path: ["forwards", i, "host"] });
     });
   return claims;
 }

@@ -33,7 +33,12 @@ export function validateVmText(text: string, file: string, absFile: string): VmD
     issues.unshift({ file, line: 1, col: 1, field: "", message: `the file name gives the VM name '${name}', which is not valid: use ${NAME_HELP}` });
   const rawName = (parsed.raw as { name?: unknown } | undefined)?.name;
   if (typeof rawName === "string" && NAME_RE.test(rawName) && rawName !== name)
-    issues.push({ file, ...parsed.locate(["name"]), field: "name", message: `'${rawName}' differs from the file name '${name}': rename the file or the VM` });
+    issues.push({
+      file,
+      ...parsed.locate(["name"]),
+      field: "name",
+      message: `'${rawName}' differs from the file name '${name}': rename the file or the VM`,
+    });
   const base = { name, issues, locate: parsed.locate, raw: parsed.raw };
   if (issues.length > 0 || !parsed.value) return base;
   return { ...base, spec: absolutize({ ...parsed.value, name }, posix.dirname(absFile)) };
@@ -59,17 +64,18 @@ export interface HostsDocResult {
   names: string[];
 }
 
-const secretMessage = (key: string) =>
-  `hosts.yaml holds no secrets: put the ${key} in an environment variable and name it in ${SECRET_KEYS[key]}`;
+const secretMessage = (key: string) => `hosts.yaml holds no secrets: put the ${key} in an environment variable and name it in ${SECRET_KEYS[key]}`;
 
 export function validateHostsText(text: string, file: string, absFile: string): HostsDocResult {
   const parsed = parseDoc(text, file, HostsFileSchema, {
     allowEmpty: true,
     what: "a mapping with a `hosts:` section",
     unknownKey: (path, key) =>
-      key in SECRET_KEYS ? secretMessage(key)
-      : fieldOf(path) === "hosts.local" ? `unknown key '${key}': the local host takes only vm_dir and accel`
-      : undefined,
+      key in SECRET_KEYS
+        ? secretMessage(key)
+        : fieldOf(path) === "hosts.local"
+          ? `unknown key '${key}': the local host takes only vm_dir and accel`
+          : undefined,
   });
   const issues = [...parsed.issues];
   for (const path of secretPaths(parsed.raw, []))

@@ -23,12 +23,7 @@ export const SCHEMA_COMMENT = "# yaml-language-server: $schema=../schemas/vm.sch
  * it was. Edits keep comments, key order and formatting (see applyChanges). Writes are atomic.
  * `changes` keys may be dotted ("ssh.port"); a value of undefined or null deletes the key.
  */
-export async function writeSpec(
-  host: Host,
-  dir: string,
-  name: string,
-  changes: Changes,
-): Promise<{ file: string; created: boolean; text: string }> {
+export async function writeSpec(host: Host, dir: string, name: string, changes: Changes): Promise<{ file: string; created: boolean; text: string }> {
   checkName(name);
   const root = posix.resolve(dir);
   const vmsDir = vmsDirOf(root);
@@ -104,7 +99,9 @@ async function problems(host: Host, root: string, rel: string, file: string, tex
 }
 
 function invalid(headline: string, issues: SpecIssue[]): QfleetError {
-  const lines = sortIssues(issues).map((i) => `  ${formatIssue(i)}`).join("\n");
+  const lines = sortIssues(issues)
+    .map((i) => `  ${formatIssue(i)}`)
+    .join("\n");
   return new QfleetError("INVALID_SPEC", `${headline}:\n${lines}`, {
     hint: "fix the values (qfleet validate shows every problem of the fleet)",
   });

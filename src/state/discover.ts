@@ -68,12 +68,7 @@ async function sortEntry(host: Host, vmDir: string, entry: string): Promise<"ins
 
 const listSome = (names: string[]) => names.sort().slice(0, 5).join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
 
-export async function inspectInstance(
-  host: Host,
-  vmDir: string,
-  name: string,
-  bySocket: Map<string, QemuProcess>,
-): Promise<ActualVm> {
+export async function inspectInstance(host: Host, vmDir: string, name: string, bySocket: Map<string, QemuProcess>): Promise<ActualVm> {
   const p = instancePaths(path.posix.join(vmDir, name));
   const vm: ActualVm = { name, host: host.name, vmDir, instanceDir: p.dir, applied: null, power: "stopped", reasons: [] };
   try {

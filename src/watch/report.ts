@@ -8,8 +8,22 @@ import type { RunTarget } from "./queue.js";
 export interface WatchEvent {
   at: string;
   event:
-    | "watching" | "change" | "resync" | "action" | "problem" | "valid" | "orphan" | "refused" | "unknown"
-    | "in-sync" | "converged" | "not-converged" | "waiting" | "error" | "stopping" | "stopped";
+    | "watching"
+    | "change"
+    | "resync"
+    | "action"
+    | "problem"
+    | "valid"
+    | "orphan"
+    | "refused"
+    | "unknown"
+    | "in-sync"
+    | "converged"
+    | "not-converged"
+    | "waiting"
+    | "error"
+    | "stopping"
+    | "stopped";
   message: string;
   vm?: string;
   host?: string;
@@ -46,7 +60,7 @@ export class WatchReporter {
    */
   finished(o: Outcome): void {
     const key = o.ok ? "ok" : o.failures.join("\n");
-    if (key === this.lastOutcome || (o.ok && this.lastOutcome === undefined)) return (void (this.lastOutcome = key));
+    if (key === this.lastOutcome || (o.ok && this.lastOutcome === undefined)) return void (this.lastOutcome = key);
     this.lastOutcome = key;
     if (o.ok) this.emit({ event: "converged", message: "every VM in the run matches its spec" });
     else this.emit({ event: "not-converged", message: `not converged: ${o.message}` });
@@ -76,7 +90,8 @@ export class WatchReporter {
         continue;
       }
       this.notes.delete(a.vm);
-      if (a.kind === "noop" && target !== "all" && target.includes(a.vm)) this.emit({ event: "in-sync", vm: a.vm, host: a.host, message: `${a.vm}: ${a.reason}, nothing to do` });
+      if (a.kind === "noop" && target !== "all" && target.includes(a.vm))
+        this.emit({ event: "in-sync", vm: a.vm, host: a.host, message: `${a.vm}: ${a.reason}, nothing to do` });
     }
   }
 }

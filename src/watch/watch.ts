@@ -43,7 +43,9 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
   const vmsDir = path.join(root, "vms");
   const hostsFile = path.join(root, "hosts.yaml");
   if ((await LOCAL.stat(vmsDir))?.kind !== "dir")
-    throw new QfleetError("NOT_FOUND", `no vms/ folder in ${root}`, { hint: "run qfleet watch in the folder that holds vms/, or point at it with -C DIR" });
+    throw new QfleetError("NOT_FOUND", `no vms/ folder in ${root}`, {
+      hint: "run qfleet watch in the folder that holds vms/, or point at it with -C DIR",
+    });
 
   const report = new WatchReporter(opts.onEvent);
   let stopping = false;
@@ -60,7 +62,14 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
         waitSeconds: LOCK_WAIT_S,
         onPlan: (plan, inv) => report.planned(plan, inv.fleet.issues, target),
         onEvent: (e) =>
-          report.emit({ event: "action", vm: e.vm, host: e.host, kind: e.kind, phase: e.phase, message: `${KIND_LABEL[e.kind].trim()} ${e.vm}: ${e.phase === "failed" ? "FAILED: " : ""}${e.message}` }),
+          report.emit({
+            event: "action",
+            vm: e.vm,
+            host: e.host,
+            kind: e.kind,
+            phase: e.phase,
+            message: `${KIND_LABEL[e.kind].trim()} ${e.vm}: ${e.phase === "failed" ? "FAILED: " : ""}${e.message}`,
+          }),
       });
       report.finished(r.outcome);
       waiting = false;
@@ -124,4 +133,3 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
   await queue.idle();
   report.emit({ event: "stopped", message: "stopped" });
 }
-

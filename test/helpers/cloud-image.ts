@@ -80,11 +80,13 @@ async function buildAndRead(): Promise<CloudImage> {
     forceKillAfterDelay: 60_000,
   });
   if (r.exitCode !== 0) {
-    throw new Error(
-      `bash scripts/build-cloud-image.sh failed (exit ${r.exitCode ?? r.signal}):\n${tail(String(r.stderr ?? ""))}`,
-    );
+    throw new Error(`bash scripts/build-cloud-image.sh failed (exit ${r.exitCode ?? r.signal}):\n${tail(String(r.stderr ?? ""))}`);
   }
-  const manifestPath = String(r.stdout ?? "").trim().split("\n").filter(Boolean).pop();
+  const manifestPath = String(r.stdout ?? "")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .pop();
   if (!manifestPath) throw new Error("scripts/build-cloud-image.sh printed no manifest path");
   return readCloudImageManifest(manifestPath);
 }

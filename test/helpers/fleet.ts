@@ -100,6 +100,6 @@ export function isAlive(pid: number): boolean {
 
 /** Waits up to `ms` for `pid` to be gone; returns whether it is. */
 export async function waitGone(pid: number, ms = 5000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end && isAlive(pid); ) await new Promise((r) => setTimeout(r, 50));
+  for (const end = Date.now() + ms; Date.now() < end && isAlive(pid);) await new Promise((r) => setTimeout(r, 50));
   return !isAlive(pid);
 }

@@ -80,12 +80,9 @@ async function buildAndRead(arch: GuestArch): Promise<GuestManifest> {
     timeout: 15 * 60_000,
   });
   if (r.exitCode !== 0) {
-    throw new Error(
-      `bash scripts/build-guest.sh ${arch} failed (exit ${r.exitCode ?? r.signal}):\n${tail(r.stderr)}`,
-    );
+    throw new Error(`bash scripts/build-guest.sh ${arch} failed (exit ${r.exitCode ?? r.signal}):\n${tail(r.stderr)}`);
   }
-  const manifestPath =
-    r.stdout.trim().split("\n").filter(Boolean).pop() ?? path.join(guestCacheDir(), arch, "manifest.json");
+  const manifestPath = r.stdout.trim().split("\n").filter(Boolean).pop() ?? path.join(guestCacheDir(), arch, "manifest.json");
   return readManifest(manifestPath);
 }
 
@@ -122,13 +119,20 @@ export interface SshResult {
 /** The OpenSSH client arguments sshRun uses, before the remote command. */
 export function sshArgs(port: number, manifest: Pick<GuestManifest, "key" | "user">): string[] {
   return [
-    "-i", manifest.key,
-    "-p", String(port),
-    "-o", "StrictHostKeyChecking=no",
-    "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=5",
-    "-o", "LogLevel=ERROR", // no "Permanently added ... to the list of known hosts" on stderr
+    "-i",
+    manifest.key,
+    "-p",
+    String(port),
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=5",
+    "-o",
+    "LogLevel=ERROR", // no "Permanently added ... to the list of known hosts" on stderr
     `${manifest.user ?? "root"}@127.0.0.1`,
   ];
 }
@@ -161,11 +165,7 @@ export async function sshRun(
  * succeeds even before the guest is up, and slirp retries the guest's side only every 1 to 3 s,
  * so it probes for the "SSH-2.0-" banner with short connections first, then runs `ssh ... true`.
  */
-export async function waitForSsh(
-  port: number,
-  manifest: Pick<GuestManifest, "key" | "user">,
-  timeoutMs = 60_000,
-): Promise<number> {
+export async function waitForSsh(port: number, manifest: Pick<GuestManifest, "key" | "user">, timeoutMs = 60_000): Promise<number> {
   const start = Date.now();
   const left = () => timeoutMs - (Date.now() - start);
   let last: SshResult | undefined;
@@ -178,9 +178,7 @@ export async function waitForSsh(
     if (last.exitCode === 0) return Date.now() - start;
     await sleep(250);
   }
-  throw new Error(
-    `no SSH login on 127.0.0.1:${port} within ${timeoutMs} ms${last ? `: ${tail(last.stderr)}` : " (no SSH banner)"}`,
-  );
+  throw new Error(`no SSH login on 127.0.0.1:${port} within ${timeoutMs} ms${last ? `: ${tail(last.stderr)}` : " (no SSH banner)"}`);
 }
 
 /** Resolves true when a connection to 127.0.0.1:`port` sends an SSH banner within `timeoutMs`. */

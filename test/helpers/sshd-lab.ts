@@ -32,7 +32,8 @@ export interface Lab {
 }
 
 export async function makeLab(tag: string, opts: { netns?: boolean } = {}): Promise<Lab> {
-  if (process.getuid?.() !== 0) throw new Error("the remote-host tests need root: they create a user, run sshd and a network namespace (CI runs as root)");
+  if (process.getuid?.() !== 0)
+    throw new Error("the remote-host tests need root: they create a user, run sshd and a network namespace (CI runs as root)");
   const f = makeFleet();
   chmodSync(f.dir, 0o755); // the test user reaches its vm dirs through the fleet folder
   const cleanups: (() => unknown)[] = [() => f.cleanup()];
@@ -72,7 +73,12 @@ export async function makeLab(tag: string, opts: { netns?: boolean } = {}): Prom
     }
     for (const s of Object.values(sshd)) user.authorize(s, pub);
     const knownHosts = path.join(f.dir, "known_hosts");
-    writeFileSync(knownHosts, Object.values(sshd).map((s) => s.knownHostsLine() + "\n").join(""));
+    writeFileSync(
+      knownHosts,
+      Object.values(sshd)
+        .map((s) => s.knownHostsLine() + "\n")
+        .join(""),
+    );
 
     const userDir = (rel: string) => {
       const d = path.join(f.dir, rel);
@@ -82,7 +88,14 @@ export async function makeLab(tag: string, opts: { netns?: boolean } = {}): Prom
     };
     const vmDirs = Object.fromEntries(Object.keys(sshd).map((h) => [h, userDir(h)]));
     Object.assign(lab, {
-      f, user, key, home, knownHosts, sshd, vmDirs, userDir,
+      f,
+      user,
+      key,
+      home,
+      knownHosts,
+      sshd,
+      vmDirs,
+      userDir,
       entry: (h: string) => ({
         address: sshd[h].address,
         ...(sshd[h].port !== 22 && { port: sshd[h].port }),

@@ -94,7 +94,8 @@ export async function startSshd(o: SshdOptions): Promise<Sshd> {
     accepted: () => (readSafe(logFile).match(/^.*Accepted \S+ for /gm) ?? []).length,
     async stop() {
       killTree(pid);
-      for (const end = Date.now() + 5000; Date.now() < end && existsSync(`/proc/${pid}`) && !isZombie(pid); ) await new Promise((r) => setTimeout(r, 50));
+      for (const end = Date.now() + 5000; Date.now() < end && existsSync(`/proc/${pid}`) && !isZombie(pid);)
+        await new Promise((r) => setTimeout(r, 50));
     },
   };
 }
@@ -132,7 +133,7 @@ function readSafe(f: string): string {
 
 /** True once a connection to address:port gets an "SSH-" banner. */
 export async function waitForBanner(address: string, port: number, timeoutMs: number): Promise<boolean> {
-  for (const end = Date.now() + timeoutMs; Date.now() < end; ) {
+  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect({ host: address, port });
       const done = (v: boolean) => (s.destroy(), resolve(v));

@@ -62,20 +62,40 @@ describe.skipIf(!isRoot)("Debian 12 cloud image fixture (real QEMU, TCG, cloud-i
 
     port = await freePortInRange(20000, 20999);
     const args = [
-      "-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "2",
-      "-nodefaults", "-display", "none",
-      "-drive", `file=${overlay},if=none,id=d0,format=qcow2`,
-      "-device", "virtio-blk-pci,drive=d0,bootindex=0",
+      "-machine",
+      "q35",
+      "-accel",
+      "tcg",
+      "-m",
+      "1024",
+      "-smp",
+      "2",
+      "-nodefaults",
+      "-display",
+      "none",
+      "-drive",
+      `file=${overlay},if=none,id=d0,format=qcow2`,
+      "-device",
+      "virtio-blk-pci,drive=d0,bootindex=0",
       // the seed as a second virtio disk: the cloud kernel has no AHCI, so no CD-ROM
-      "-drive", `file=${seed},if=none,id=d1,format=raw,readonly=on`,
-      "-device", "virtio-blk-pci,drive=d1",
-      "-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
-      "-device", "virtio-net-pci,netdev=n0,romfile=",
-      "-device", "virtio-rng-pci",
-      "-serial", `file:${serialLog()}`,
-      "-chardev", `socket,path=${qgaSock()},server=on,wait=off,id=qga0`,
-      "-device", "virtio-serial",
-      "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+      "-drive",
+      `file=${seed},if=none,id=d1,format=raw,readonly=on`,
+      "-device",
+      "virtio-blk-pci,drive=d1",
+      "-netdev",
+      `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+      "-device",
+      "virtio-net-pci,netdev=n0,romfile=",
+      "-device",
+      "virtio-rng-pci",
+      "-serial",
+      `file:${serialLog()}`,
+      "-chardev",
+      `socket,path=${qgaSock()},server=on,wait=off,id=qga0`,
+      "-device",
+      "virtio-serial",
+      "-device",
+      "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
     ];
     startedAt = Date.now();
     qemu = execa("qemu-system-x86_64", args, { reject: false, stdin: "ignore", stdout: "ignore", buffer: false });
@@ -97,27 +117,31 @@ describe.skipIf(!isRoot)("Debian 12 cloud image fixture (real QEMU, TCG, cloud-i
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
-  it("cloud-init sets up the seed's user: SSH login as tester with the key works", async () => {
-    expect(qemuPid, "QEMU did not start").toBeTypeOf("number");
-    const deadline = startedAt + BOOT_MS;
-    let last = "";
-    while (Date.now() < deadline) {
-      if (!alive(qemuPid!)) throw new Error(`QEMU exited early: ${qemuStderr}\n${await serialTail()}`);
-      const r = await ssh("cat /etc/os-release", Math.min(30_000, Math.max(deadline - Date.now(), 1000)));
-      if (r.exitCode === 0) {
-        bootToSshMs = Date.now() - startedAt;
-        console.log(`cloud image: boot to SSH login in ${(bootToSshMs / 1000).toFixed(1)} s (TCG)`);
-        expect(r.stdout).toContain("bookworm");
-        // the user-data's sudo rule was applied too
-        const s = await ssh("sudo -n id -u", 30_000);
-        expect(s.stdout.trim(), s.stderr).toBe("0");
-        return;
+  it(
+    "cloud-init sets up the seed's user: SSH login as tester with the key works",
+    async () => {
+      expect(qemuPid, "QEMU did not start").toBeTypeOf("number");
+      const deadline = startedAt + BOOT_MS;
+      let last = "";
+      while (Date.now() < deadline) {
+        if (!alive(qemuPid!)) throw new Error(`QEMU exited early: ${qemuStderr}\n${await serialTail()}`);
+        const r = await ssh("cat /etc/os-release", Math.min(30_000, Math.max(deadline - Date.now(), 1000)));
+        if (r.exitCode === 0) {
+          bootToSshMs = Date.now() - startedAt;
+          console.log(`cloud image: boot to SSH login in ${(bootToSshMs / 1000).toFixed(1)} s (TCG)`);
+          expect(r.stdout).toContain("bookworm");
+          // the user-data's sudo rule was applied too
+          const s = await ssh("sudo -n id -u", 30_000);
+          expect(s.stdout.trim(), s.stderr).toBe("0");
+          return;
+        }
+        last = r.stderr.trim();
+        await sleep(2000);
       }
-      last = r.stderr.trim();
-      await sleep(2000);
-    }
-    throw new Error(`no SSH login as tester on 127.0.0.1:${port} within ${BOOT_MS / 1000} s: ${last}\n${await serialTail()}`);
-  }, BOOT_MS + 60_000);
+      throw new Error(`no SSH login as tester on 127.0.0.1:${port} within ${BOOT_MS / 1000} s: ${last}\n${await serialTail()}`);
+    },
+    BOOT_MS + 60_000,
+  );
 
   it("qemu-guest-agent answers guest-sync and guest-ping on org.qemu.guest_agent.0", async () => {
     expect(bootToSshMs, "the guest never booted").toBeTypeOf("number");
@@ -143,13 +167,20 @@ describe.skipIf(!isRoot)("Debian 12 cloud image fixture (real QEMU, TCG, cloud-i
     return execa(
       "ssh",
       [
-        "-i", key(),
-        "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "BatchMode=yes",
-        "-o", "ConnectTimeout=20",
-        "-o", "LogLevel=ERROR",
-        "-p", String(port),
+        "-i",
+        key(),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=20",
+        "-o",
+        "LogLevel=ERROR",
+        "-p",
+        String(port),
         "tester@127.0.0.1",
         command,
       ],

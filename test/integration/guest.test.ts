@@ -15,8 +15,14 @@ describe("tiny guest through qfleet (real QEMU, TCG, real dropbear)", () => {
     [x86, arm] = await Promise.all([ensureGuest("x86_64"), ensureGuest("aarch64")]);
     ports.x86 = await freePort();
     ports.arm = await freePort();
-    f.spec("gx", `# boots the golden disk image through an overlay\narch: x86_64\nvcpus: 1\nmemory: 256M\ndisks:\n  - path: ${x86.disk}\n    overlay: true\nssh: { port: ${ports.x86} }\n`);
-    f.spec("ga", `arch: aarch64\nvcpus: 1\nmemory: 256M\nboot:\n  kernel: ${arm.kernel}\n  initrd: ${arm.initrd}\n  append: "${arm.append}"\nssh: { port: ${ports.arm} }\n`);
+    f.spec(
+      "gx",
+      `# boots the golden disk image through an overlay\narch: x86_64\nvcpus: 1\nmemory: 256M\ndisks:\n  - path: ${x86.disk}\n    overlay: true\nssh: { port: ${ports.x86} }\n`,
+    );
+    f.spec(
+      "ga",
+      `arch: aarch64\nvcpus: 1\nmemory: 256M\nboot:\n  kernel: ${arm.kernel}\n  initrd: ${arm.initrd}\n  append: "${arm.append}"\nssh: { port: ${ports.arm} }\n`,
+    );
     const r = await f.qfleet(["reconcile"]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
   });
@@ -30,7 +36,7 @@ describe("tiny guest through qfleet (real QEMU, TCG, real dropbear)", () => {
     expect(st.ssh_command).toBe(`ssh -p ${ports.x86} root@localhost`);
     const u = await sshRun(ports.x86, "uname -m", x86);
     expect(u.stdout.trim()).toBe("x86_64");
-    const blocks = await qmpQuery<{ device: string; inserted?: { file: string; "backing_file"?: string } }[]>(`${f.vmDir}/gx/qmp.sock`, "query-block");
+    const blocks = await qmpQuery<{ device: string; inserted?: { file: string; backing_file?: string } }[]>(`${f.vmDir}/gx/qmp.sock`, "query-block");
     expect(blocks.find((b) => b.device === "disk0")?.inserted).toMatchObject({ file: `${f.vmDir}/gx/disk0-overlay.qcow2`, backing_file: x86.disk });
   });
 

@@ -54,7 +54,9 @@ describe("host conditions", () => {
     expect(isAlive(small.pid!)).toBe(true);
     expect(big.ok).toBe(false);
     expect(big.error!.message).toContain(`${full}/big/disk0.qcow2`);
-    expect(big.error!.message).toMatch(/qemu-img create .*: no space left on the device holding it \(Could not write qcow2 header: No space left on device\)/);
+    expect(big.error!.message).toMatch(
+      /qemu-img create .*: no space left on the device holding it \(Could not write qcow2 header: No space left on device\)/,
+    );
     expect(f.qemuPids()).toEqual([small.pid]);
   });
 });

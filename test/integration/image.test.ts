@@ -41,7 +41,10 @@ async function qcow2(name = "disk.qcow2", size = "4M"): Promise<string> {
 }
 
 async function rejection(p: Promise<unknown>): Promise<QfleetError> {
-  const e = await p.then(() => null, (err: unknown) => err);
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(QfleetError);
   return e as QfleetError;
 }
@@ -89,12 +92,21 @@ describe("imageInfo", () => {
   });
 
   it("says what is wrong with a missing path, a folder or a file that is not a disk image", async () => {
-    expect(await rejection(imageInfo(host, tmp.path("nope.qcow2")))).toMatchObject({ code: "NOT_FOUND", message: `no such file: ${tmp.path("nope.qcow2")}` });
+    expect(await rejection(imageInfo(host, tmp.path("nope.qcow2")))).toMatchObject({
+      code: "NOT_FOUND",
+      message: `no such file: ${tmp.path("nope.qcow2")}`,
+    });
     expect(await rejection(imageInfo(host, tmp.dir))).toMatchObject({ code: "BAD_INPUT", message: `${tmp.dir} is a folder, not an image` });
     writeFileSync(tmp.path("notes.txt"), "not a disk\n");
-    expect(await rejection(imageInfo(host, tmp.path("notes.txt")))).toMatchObject({ code: "BAD_INPUT", message: expect.stringMatching(/notes\.txt is not a disk image: its size \(11 bytes\)/) });
+    expect(await rejection(imageInfo(host, tmp.path("notes.txt")))).toMatchObject({
+      code: "BAD_INPUT",
+      message: expect.stringMatching(/notes\.txt is not a disk image: its size \(11 bytes\)/),
+    });
     writeFileSync(tmp.path("empty.img"), "");
-    expect(await rejection(imageInfo(host, tmp.path("empty.img")))).toMatchObject({ code: "BAD_INPUT", message: expect.stringMatching(/is not a disk image: it is empty/) });
+    expect(await rejection(imageInfo(host, tmp.path("empty.img")))).toMatchObject({
+      code: "BAD_INPUT",
+      message: expect.stringMatching(/is not a disk image: it is empty/),
+    });
     writeFileSync(tmp.path("sectors.img"), Buffer.alloc(1024, 7)); // whole sectors: a raw disk as far as anyone can tell
     expect(await imageInfo(host, tmp.path("sectors.img"))).toMatchObject({ format: "raw", "virtual-size": 1024 });
   });
@@ -181,7 +193,12 @@ describe("createOverlay", () => {
 describe("resizeImage", () => {
   it("grows by a delta and to an absolute size, and a same size is a no-op", async () => {
     const q = await qcow2();
-    expect(await resizeImage(host, { path: q, size: "+4M" })).toMatchObject({ changed: true, old_size: 4 * M, new_size: 8 * M, new_size_human: "8.0 MB" });
+    expect(await resizeImage(host, { path: q, size: "+4M" })).toMatchObject({
+      changed: true,
+      old_size: 4 * M,
+      new_size: 8 * M,
+      new_size_human: "8.0 MB",
+    });
     expect(await resizeImage(host, { path: q, size: "16M" })).toMatchObject({ old_size: 8 * M, new_size: 16 * M });
     expect(await resizeImage(host, { path: q, size: "16M" })).toMatchObject({ changed: false, new_size: 16 * M });
     expect((await qemuInfo(q))["virtual-size"]).toBe(16 * M);

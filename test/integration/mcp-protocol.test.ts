@@ -10,7 +10,19 @@ import { connectMcp } from "../helpers/mcp-client.js";
 
 const READ_ONLY = ["qemu_image_info", "qemu_list_vms", "qemu_vm_status", "list_vms", "monitor_vm_status", "get_vm_spec", "list_vm_specs", "plan"];
 const DESTRUCTIVE = ["qemu_image_resize", "qemu_stop_vm", "manage_vm", "apply_vm_spec", "reconcile"];
-const REFERENCE = ["qemu_image_info", "qemu_image_convert", "qemu_create_overlay", "qemu_image_resize", "qemu_boot_vm", "qemu_list_vms", "qemu_stop_vm", "qemu_vm_status", "manage_vm", "list_vms", "monitor_vm_status"];
+const REFERENCE = [
+  "qemu_image_info",
+  "qemu_image_convert",
+  "qemu_create_overlay",
+  "qemu_image_resize",
+  "qemu_boot_vm",
+  "qemu_list_vms",
+  "qemu_stop_vm",
+  "qemu_vm_status",
+  "manage_vm",
+  "list_vms",
+  "monitor_vm_status",
+];
 
 describe("MCP protocol (real client, built server over stdio and HTTP)", () => {
   let f: TestFleet;
@@ -34,7 +46,21 @@ describe("MCP protocol (real client, built server over stdio and HTTP)", () => {
       }
       const manage = tools.find((t) => t.name === "manage_vm")!;
       expect(Object.keys(manage.inputSchema.properties!)).toEqual(
-        expect.arrayContaining(["name", "action", "arch", "memory", "disk", "iso", "vcpus", "vm_dir", "host", "ssh_port", "ssh_user", "ssh_pwd", "ssh_key"]),
+        expect.arrayContaining([
+          "name",
+          "action",
+          "arch",
+          "memory",
+          "disk",
+          "iso",
+          "vcpus",
+          "vm_dir",
+          "host",
+          "ssh_port",
+          "ssh_user",
+          "ssh_pwd",
+          "ssh_key",
+        ]),
       );
       expect((manage.inputSchema.properties!.action as { enum: string[] }).enum).toEqual(["create", "start", "stop", "delete", "modify"]);
       const monitor = tools.find((t) => t.name === "monitor_vm_status")!;
@@ -69,7 +95,10 @@ describe("MCP protocol (real client, built server over stdio and HTTP)", () => {
     const token = "test-token-0123456789";
     beforeAll(async () => {
       port = await freePort();
-      server = spawn("node", [CLI, "mcp", "--http", "--port", String(port), "-C", f.dir], { env: { ...process.env, ...f.env, QFLEET_MCP_TOKEN: token }, stdio: ["ignore", "ignore", "pipe"] });
+      server = spawn("node", [CLI, "mcp", "--http", "--port", String(port), "-C", f.dir], {
+        env: { ...process.env, ...f.env, QFLEET_MCP_TOKEN: token },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       await new Promise<void>((resolve, reject) => {
         server.stderr!.on("data", (d: Buffer) => d.toString().includes("listening") && resolve());
         server.once("exit", (c) => reject(new Error(`server exited ${c}`)));
@@ -77,9 +106,18 @@ describe("MCP protocol (real client, built server over stdio and HTTP)", () => {
     });
     afterAll(() => void server?.kill("SIGTERM"));
 
-    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
+    const init = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+    };
     const post = (headers: Record<string, string>) =>
-      fetch(`http://127.0.0.1:${port}/mcp`, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers }, body: JSON.stringify(init) });
+      fetch(`http://127.0.0.1:${port}/mcp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+        body: JSON.stringify(init),
+      });
 
     it("refuses requests without the bearer token, or with a foreign Host or Origin", async () => {
       expect((await post({})).status).toBe(401);
@@ -87,7 +125,12 @@ describe("MCP protocol (real client, built server over stdio and HTTP)", () => {
       expect((await post({ authorization: `Bearer ${token}`, origin: "http://evil.example" })).status).toBe(403);
       const rebinding = await new Promise<number>((resolve) => {
         import("node:http").then((http) =>
-          http.request({ host: "127.0.0.1", port, path: "/mcp", method: "POST", headers: { host: `evil.example:${port}`, authorization: `Bearer ${token}` } }, (res) => resolve(res.statusCode!)).end("{}"),
+          http
+            .request(
+              { host: "127.0.0.1", port, path: "/mcp", method: "POST", headers: { host: `evil.example:${port}`, authorization: `Bearer ${token}` } },
+              (res) => resolve(res.statusCode!),
+            )
+            .end("{}"),
         );
       });
       expect(rebinding).toBe(403);
@@ -100,7 +143,11 @@ describe("MCP protocol (real client, built server over stdio and HTTP)", () => {
 
     it("serves a real client with the token", async () => {
       const client = new Client({ name: "http-test", version: "1" });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
       try {
         const r = await client.callTool({ name: "list_vm_specs", arguments: {} });
         expect(r.structuredContent).toMatchObject({ specs: [], invalid: [], problems: [] });

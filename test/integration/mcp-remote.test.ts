@@ -22,7 +22,14 @@ describe("MCP tools on a remote host (real sshd on 127.0.0.1, real QEMU)", () =>
   it("manage_vm create with host/ssh_port/ssh_user/ssh_key adds the host to hosts.yaml (no secret) and runs the VM there", async () => {
     const m = await connectMcp(lab.f, { env: env() });
     try {
-      const r = await call<{ data: { host: string } }>(m.client, "manage_vm", { name: "rv1", action: "create", memory: "32M", vcpus: 1, vm_dir: lab.vmDirs.r1, ...remote });
+      const r = await call<{ data: { host: string } }>(m.client, "manage_vm", {
+        name: "rv1",
+        action: "create",
+        memory: "32M",
+        vcpus: 1,
+        vm_dir: lab.vmDirs.r1,
+        ...remote,
+      });
       expect(r).toMatchObject({ success: true, message: "VM rv1 created successfully", data: { host: lab.sshd.r1.address, vm_name: "rv1" } });
       const hosts = readFileSync(path.join(lab.f.dir, "hosts.yaml"), "utf8");
       expect(hosts).toContain(`port: ${lab.sshd.r1.port}`);

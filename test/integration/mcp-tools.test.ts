@@ -62,14 +62,24 @@ describe("MCP tools (real client, real QEMU)", () => {
   it("qemu_boot_vm boots the golden disk image on an overlay and qemu_vm_status sees SSH come up", async () => {
     const port = await freePort();
     const boot = await call<{ name: string; pid: number; ssh_port: number; accelerator: string; ssh_command: string }>(mcp.client, "qemu_boot_vm", {
-      image_path: guest.disk!, name: "golden", ssh_port: port, memory: "256M", cpus: 1,
+      image_path: guest.disk!,
+      name: "golden",
+      ssh_port: port,
+      memory: "256M",
+      cpus: 1,
     });
     expect(boot).toMatchObject({ success: true, name: "golden", ssh_port: port, accelerator: "tcg", ssh_command: `ssh -p ${port} root@localhost` });
     expect(isAlive(boot.pid)).toBe(true);
     expect(readFileSync(`${f.dir}/vms/golden.yaml`, "utf8")).toMatch(/overlay: true/);
     let st: Record<string, unknown> = {};
-    for (const end = Date.now() + 120_000; Date.now() < end && !st.ssh_accessible; ) st = await call(mcp.client, "qemu_vm_status", { name: "golden" });
-    expect(st).toMatchObject({ ssh_port: port, status: "running", process_running: true, ssh_accessible: true, message: `VM is running and SSH accessible on port ${port}` });
+    for (const end = Date.now() + 120_000; Date.now() < end && !st.ssh_accessible;) st = await call(mcp.client, "qemu_vm_status", { name: "golden" });
+    expect(st).toMatchObject({
+      ssh_port: port,
+      status: "running",
+      process_running: true,
+      ssh_accessible: true,
+      message: `VM is running and SSH accessible on port ${port}`,
+    });
     expect((await sshRun(port, "uname -m", guest)).stdout.trim()).toBe("x86_64");
     expect(await call(mcp.client, "qemu_vm_status", { ssh_port: port })).toMatchObject({ name: "golden", ssh_accessible: true });
 
@@ -87,14 +97,28 @@ describe("MCP tools (real client, real QEMU)", () => {
   });
 
   it("manage_vm: create writes a valid spec, modify keeps comments and says it restarts, delete needs confirmation", async () => {
-    const created = await call<{ data: { details: { spec_file: string } } }>(mcp.client, "manage_vm", { name: "m1", action: "create", memory: "32M", vcpus: 1, disk: "size=64M" });
-    expect(created).toMatchObject({ success: true, message: "VM m1 created successfully", data: { host: "localhost", vm_name: "m1", action: "create" } });
+    const created = await call<{ data: { details: { spec_file: string } } }>(mcp.client, "manage_vm", {
+      name: "m1",
+      action: "create",
+      memory: "32M",
+      vcpus: 1,
+      disk: "size=64M",
+    });
+    expect(created).toMatchObject({
+      success: true,
+      message: "VM m1 created successfully",
+      data: { host: "localhost", vm_name: "m1", action: "create" },
+    });
     expect(await callError(mcp.client, "manage_vm", { name: "m1", action: "create" })).toMatch(/VM already exists/);
     const file = created.data.details.spec_file;
     writeFileSync(file, `# owned by the QA team\n${readFileSync(file, "utf8")}`);
     const pid = Number(readFileSync(`${f.vmDir}/m1/qemu.pid`, "utf8"));
 
-    const mod = await call<{ data: { details: { restarted: boolean; changes: { field: string }[] } } }>(mcp.client, "manage_vm", { name: "m1", action: "modify", memory: "48M" });
+    const mod = await call<{ data: { details: { restarted: boolean; changes: { field: string }[] } } }>(mcp.client, "manage_vm", {
+      name: "m1",
+      action: "modify",
+      memory: "48M",
+    });
     expect(mod.data.details.restarted).toBe(true);
     expect(mod.data.details.changes.map((c) => c.field)).toEqual(["memory"]);
     expect(readFileSync(file, "utf8")).toMatch(/^# owned by the QA team$/m);
@@ -109,7 +133,10 @@ describe("MCP tools (real client, real QEMU)", () => {
     expect(refused).toMatch(/needs confirmation: Deleting VM m1/);
     expect(existsSync(file)).toBe(true);
     expect(existsSync(`${f.vmDir}/m1/disk0.qcow2`)).toBe(true);
-    expect(await call(mcp.client, "manage_vm", { name: "m1", action: "delete", confirm: true })).toMatchObject({ success: true, message: "VM m1 deleted successfully" });
+    expect(await call(mcp.client, "manage_vm", { name: "m1", action: "delete", confirm: true })).toMatchObject({
+      success: true,
+      message: "VM m1 deleted successfully",
+    });
     expect(existsSync(file)).toBe(false);
     expect(existsSync(`${f.vmDir}/m1`)).toBe(false);
   });
@@ -128,7 +155,10 @@ describe("MCP tools (real client, real QEMU)", () => {
     const bad = await callError(mcp.client, "apply_vm_spec", { name: "d1", spec: { memory: "lots", vcpus: 1 } });
     expect(bad).toMatch(/vms\/d1\.yaml:\d+:\d+: memory/);
     expect(existsSync(`${f.dir}/vms/d1.yaml`)).toBe(false);
-    const ok = await call<{ success: boolean; plan_text: string }>(mcp.client, "apply_vm_spec", { name: "d1", spec: { memory: "32M", vcpus: 1, accel: "tcg" } });
+    const ok = await call<{ success: boolean; plan_text: string }>(mcp.client, "apply_vm_spec", {
+      name: "d1",
+      spec: { memory: "32M", vcpus: 1, accel: "tcg" },
+    });
     expect(ok.success).toBe(true);
     expect(ok.plan_text).toContain("+ create d1");
     const spec = await call<{ yaml: string; spec: { memory: number }; valid: boolean }>(mcp.client, "get_vm_spec", { name: "d1" });
@@ -143,7 +173,10 @@ describe("MCP tools (real client, real QEMU)", () => {
     expect(plan.text).toContain("~ update (restart) d1");
     expect(await callError(mcp.client, "plan", { names: ["../x"] })).toMatch(/Invalid|invalid/);
     const progress: string[] = [];
-    const rec = await mcp.client.callTool({ name: "reconcile", arguments: { names: ["d1"] } }, undefined, { onprogress: (p) => void progress.push(String(p.message)), timeout: 120_000 });
+    const rec = await mcp.client.callTool({ name: "reconcile", arguments: { names: ["d1"] } }, undefined, {
+      onprogress: (p) => void progress.push(String(p.message)),
+      timeout: 120_000,
+    });
     expect(rec.structuredContent).toMatchObject({ success: true });
     expect(progress.some((m) => m.includes("d1"))).toBe(true);
 
@@ -155,12 +188,25 @@ describe("MCP tools (real client, real QEMU)", () => {
 
   it("monitor_vm_status samples a running VM with a progress notification per sample; count 0 and a stopped VM are clear errors", async () => {
     const seen = mcp.progress.length;
-    const r = await mcp.client.callTool({ name: "monitor_vm_status", arguments: { name: "d1", metrics: "cpu,memory", interval: 1, count: 2 } }, undefined, {
-      onprogress: () => undefined,
-      timeout: 60_000,
-    });
+    const r = await mcp.client.callTool(
+      { name: "monitor_vm_status", arguments: { name: "d1", metrics: "cpu,memory", interval: 1, count: 2 } },
+      undefined,
+      {
+        onprogress: () => undefined,
+        timeout: 60_000,
+      },
+    );
     expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
-    const data = (r.structuredContent as { data: { host: string; vm_name: string; timestamp: string[]; metrics_data: { memory: { configured_bytes: number[] }; cpu: { percent: unknown[] } } } }).data;
+    const data = (
+      r.structuredContent as {
+        data: {
+          host: string;
+          vm_name: string;
+          timestamp: string[];
+          metrics_data: { memory: { configured_bytes: number[] }; cpu: { percent: unknown[] } };
+        };
+      }
+    ).data;
     expect(data).toMatchObject({ host: "localhost", vm_name: "d1" });
     expect(data.timestamp).toHaveLength(2);
     expect(data.metrics_data.memory.configured_bytes).toEqual([32 * 2 ** 20, 32 * 2 ** 20]);
@@ -172,7 +218,9 @@ describe("MCP tools (real client, real QEMU)", () => {
 
   it("resources: spec, status and the serial console tail of a VM", async () => {
     const { resources } = await mcp.client.listResources();
-    expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(["qfleet://vm/d1/spec", "qfleet://vm/d1/status", "qfleet://vm/golden/console"]));
+    expect(resources.map((r) => r.uri)).toEqual(
+      expect.arrayContaining(["qfleet://vm/d1/spec", "qfleet://vm/d1/status", "qfleet://vm/golden/console"]),
+    );
     const spec = await mcp.client.readResource({ uri: "qfleet://vm/d1/spec" });
     expect((spec.contents[0] as { text: string }).text).toMatch(/vcpus: 2/);
     const status = JSON.parse(((await mcp.client.readResource({ uri: "qfleet://vm/d1/status" })).contents[0] as { text: string }).text);

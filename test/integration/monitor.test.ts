@@ -22,12 +22,24 @@ describe("monitor: the tiny guest under load (real QEMU, TCG)", () => {
   const target = () => ({ name: "gm", instanceDir: inst(), pid: Number(readFileSync(`${inst()}/qemu.pid`, "utf8").trim()) });
   const monitor = (opts: MonitorOptions) => monitorVm(new LocalHost(), target(), opts);
   const dumpObjects = async () =>
-    (await qmpQuery<{ name: string; type: string }[]>(`${inst()}/qmp.sock`, "qom-list", { path: "/objects" })).filter((o) => o.type === "child<filter-dump>");
+    (await qmpQuery<{ name: string; type: string }[]>(`${inst()}/qmp.sock`, "qom-list", { path: "/objects" })).filter(
+      (o) => o.type === "child<filter-dump>",
+    );
   const infoNetwork = () => qmpQuery<string>(`${inst()}/qmp.sock`, "human-monitor-command", { "command-line": "info network" });
   const pcapFiles = () => readdirSync(inst()).filter((n) => n.endsWith(".pcap"));
   /** Processes reading this VM's dump files (the monitor's tail -f followers). */
   const followers = () =>
-    readdirSync("/proc").filter((p) => /^\d+$/.test(p) && (() => { try { return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`${inst()}/qfmon-`); } catch { return false; } })());
+    readdirSync("/proc").filter(
+      (p) =>
+        /^\d+$/.test(p) &&
+        (() => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`${inst()}/qfmon-`);
+          } catch {
+            return false;
+          }
+        })(),
+    );
   const cli = (args: string[]) => {
     const p = execa("node", [CLI, "monitor", ...args, "-C", f.dir], { env: f.env, reject: false, stdin: "ignore", buffer: true });
     children.add(p);
@@ -38,7 +50,10 @@ describe("monitor: the tiny guest under load (real QEMU, TCG)", () => {
     f = makeFleet();
     process.env.QFLEET_VM_DIR = f.vmDir; // for the in-process API (monitorVmStatus loads the inventory)
     [guest, port] = await Promise.all([ensureGuest("x86_64"), freePort()]);
-    f.spec("gm", `arch: x86_64\nvcpus: 1\nmemory: 256M\naccel: tcg\ndisks:\n  - path: ${guest.disk}\n    overlay: true\n  - size: 64M\nssh: { port: ${port} }\n`);
+    f.spec(
+      "gm",
+      `arch: x86_64\nvcpus: 1\nmemory: 256M\naccel: tcg\ndisks:\n  - path: ${guest.disk}\n    overlay: true\n  - size: 64M\nssh: { port: ${port} }\n`,
+    );
     f.spec("off", stubSpec("state: stopped\n"));
     f.spec("crash", stubSpec());
     const r = await f.qfleet(["reconcile"]);
@@ -83,7 +98,11 @@ describe("monitor: the tiny guest under load (real QEMU, TCG)", () => {
     await until(() => samples.length >= 1);
     const before = samples[0].disk!.disk1;
     expect(before).toMatchObject({ virtual_size_bytes: 64 * MiB });
-    const dd = await sshRun(port, "dd if=/dev/zero of=/dev/vdb bs=1M count=16 conv=fsync && echo 3 > /proc/sys/vm/drop_caches && dd if=/dev/vdb of=/dev/null bs=1M count=16", guest);
+    const dd = await sshRun(
+      port,
+      "dd if=/dev/zero of=/dev/vdb bs=1M count=16 conv=fsync && echo 3 > /proc/sys/vm/drop_caches && dd if=/dev/vdb of=/dev/null bs=1M count=16",
+      guest,
+    );
     expect(dd.exitCode, dd.stderr).toBe(0);
     const n = samples.length;
     await until(() => samples.length >= n + 1);
@@ -136,7 +155,13 @@ describe("monitor: the tiny guest under load (real QEMU, TCG)", () => {
     const parsed = lines.map((l) => JSON.parse(l));
     expect(new Set(parsed.map((x) => x.vm))).toEqual(new Set(["gm", "crash"]));
     const first = parsed.find((x) => x.vm === "gm");
-    expect(first).toMatchObject({ host: "local", cpu: expect.any(Object), memory: expect.any(Object), disk: expect.any(Object), network: expect.any(Object) });
+    expect(first).toMatchObject({
+      host: "local",
+      cpu: expect.any(Object),
+      memory: expect.any(Object),
+      disk: expect.any(Object),
+      network: expect.any(Object),
+    });
     expect(Date.parse(first.timestamp)).toBeGreaterThan(0);
     expect(await dumpObjects()).toEqual([]);
     expect(pcapFiles()).toEqual([]);
@@ -163,7 +188,11 @@ describe("monitor: the tiny guest under load (real QEMU, TCG)", () => {
     const dir = `${f.vmDir}/crash`;
     const pid = Number(readFileSync(`${dir}/qemu.pid`, "utf8").trim());
     const samples: VmSample[] = [];
-    const run = monitorVm(new LocalHost(), { name: "crash", instanceDir: dir, pid }, { intervalMs: 1000, count: 0, onSample: (s) => samples.push(s) });
+    const run = monitorVm(
+      new LocalHost(),
+      { name: "crash", instanceDir: dir, pid },
+      { intervalMs: 1000, count: 0, onSample: (s) => samples.push(s) },
+    );
     await until(() => samples.length >= 1);
     expect(readdirSync(dir).filter((n) => n.endsWith(".pcap"))).toHaveLength(2);
     process.kill(pid, "SIGKILL");
@@ -200,10 +229,18 @@ describe("monitor: a VM on an SSH host (real sshd, real QEMU)", () => {
   it("samples every metric over SSH and leaves nothing behind on the host", async () => {
     const r = await lab.cli(["monitor", "a1", "--interval", "1", "--count", "2", "--json"]);
     expect(r.exitCode, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     for (const s of lines) {
-      expect(s).toMatchObject({ vm: "a1", host: "r1", memory: { configured_bytes: 32 * MiB, balloon_bytes: 32 * MiB }, network: { nic0: { netdev: "net0", type: "user" } } });
+      expect(s).toMatchObject({
+        vm: "a1",
+        host: "r1",
+        memory: { configured_bytes: 32 * MiB, balloon_bytes: 32 * MiB },
+        network: { nic0: { netdev: "net0", type: "user" } },
+      });
       expect(s.cpu.percent).toEqual(expect.any(Number));
       expect(s.cpu.vcpus).toHaveLength(1);
       expect(s.memory.rss_bytes).toBeGreaterThan(MiB);
@@ -215,7 +252,7 @@ describe("monitor: a VM on an SSH host (real sshd, real QEMU)", () => {
 });
 
 async function until(cond: () => boolean, timeoutMs = 60_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !cond(); ) {
+  for (const end = Date.now() + timeoutMs; !cond();) {
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -26,7 +26,9 @@ describe("nothing lost", () => {
     writeFileSync(`${inst("proj")}/data.raw`, "precious");
     f.spec("proj", stubSpec());
     const plan = await f.qfleet(["plan"]);
-    expect(plan.stdout).toContain(`! refused proj: ${inst("proj")} is a folder qemu-fleet did not make (no applied.json), holding data.raw, notes.txt`);
+    expect(plan.stdout).toContain(
+      `! refused proj: ${inst("proj")} is a folder qemu-fleet did not make (no applied.json), holding data.raw, notes.txt`,
+    );
     const r = await f.qfleet(["reconcile"]);
     expect(r.exitCode).toBe(1);
     expect(readdirSync(inst("proj")).sort()).toEqual(["data.raw", "notes.txt"]);
@@ -104,7 +106,9 @@ describe("nothing lost", () => {
     const deep = `${f.dir}/${"d".repeat(90)}`;
     f.spec("deep", stubSpec(`vm_dir: ${deep}\n`));
     const plan = await f.qfleet(["plan", "--only", "many,deep"]);
-    expect(plan.stdout).toMatch(/! refused many: vcpus: QEMU on local does not take 300 vCPUs for this machine: .*max CPUs supported by machine 'pc-q35-[\d.]+' is 288/);
+    expect(plan.stdout).toMatch(
+      /! refused many: vcpus: QEMU on local does not take 300 vCPUs for this machine: .*max CPUs supported by machine 'pc-q35-[\d.]+' is 288/,
+    );
     expect(plan.stdout).toMatch(/! refused deep: the QMP socket path .* is \d+ bytes; unix sockets allow at most 107/);
     expect((await f.qfleet(["reconcile", "--only", "many,deep"])).exitCode).toBe(1);
     expect(existsSync(inst("many"))).toBe(false);
@@ -141,7 +145,10 @@ describe("nothing lost", () => {
         expect(err).toContain("needs confirmation: This lifts protected: true from VM prot");
         expect(readFileSync(`${f.dir}/vms/prot.yaml`, "utf8")).toContain("protected: true");
         expect(await callError(mcp.client, "manage_vm", { name: "prot", action: "delete", confirm: true })).toContain("VM prot is protected");
-        const whole = await callError(mcp.client, "apply_vm_spec", { name: "prot", spec: { vcpus: 1, memory: "32M", accel: "tcg", state: "stopped" } });
+        const whole = await callError(mcp.client, "apply_vm_spec", {
+          name: "prot",
+          spec: { vcpus: 1, memory: "32M", accel: "tcg", state: "stopped" },
+        });
         expect(whole).toContain("needs confirmation"); // a whole spec that leaves protected out lifts it too
         const absent = await callError(mcp.client, "apply_vm_spec", { name: "prot", patch: { state: "absent" }, reconcile: false });
         expect(absent).toContain("needs confirmation: state: absent deletes VM prot");
@@ -154,7 +161,9 @@ describe("nothing lost", () => {
     it("asks the person through elicitation, and a 'no' changes nothing while a 'yes' does", async () => {
       const no = await connectMcp(f, { elicit: () => ({ action: "decline" }) });
       try {
-        expect(await callError(no.client, "apply_vm_spec", { name: "prot", patch: { protected: false }, confirm: true })).toContain("not confirmed (decline)");
+        expect(await callError(no.client, "apply_vm_spec", { name: "prot", patch: { protected: false }, confirm: true })).toContain(
+          "not confirmed (decline)",
+        );
         expect(no.elicited[0]).toContain("lifts protected: true");
       } finally {
         await no.close();

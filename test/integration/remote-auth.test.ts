@@ -88,7 +88,10 @@ describe("remote hosts: logging in, host keys and host problems (real sshd)", ()
 
   it("takes HostName, Port, User and IdentityFile from ~/.ssh/config for an alias", async () => {
     mkdirSync(path.join(lab.home, ".ssh"), { recursive: true });
-    writeFileSync(path.join(lab.home, ".ssh", "config"), `Host lab-alias\n  HostName 127.0.0.1\n  Port ${lab.sshd.r1.port}\n  User ${lab.user.name}\n  IdentityFile ${lab.key}\n`);
+    writeFileSync(
+      path.join(lab.home, ".ssh", "config"),
+      `Host lab-alias\n  HostName 127.0.0.1\n  Port ${lab.sshd.r1.port}\n  User ${lab.user.name}\n  IdentityFile ${lab.key}\n`,
+    );
     const { action } = await planWith({ address: "lab-alias", known_hosts: "known_hosts", vm_dir: lab.vmDirs.r1 });
     expect(action.kind, action.reason).toBe("create");
   });
@@ -155,14 +158,17 @@ describe("remote hosts: logging in, host keys and host problems (real sshd)", ()
     await expect(without.get(got.name).run(["true"])).rejects.toThrow(/authentication failed .*: tried nothing/);
     await without.closeAll();
 
-    await expect(resolveAdhocHost(LOCAL, lab.f.dir, { host: "10.9.9.9", ssh_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc" })).rejects.toThrow(/not the key itself/);
+    await expect(resolveAdhocHost(LOCAL, lab.f.dir, { host: "10.9.9.9", ssh_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc" })).rejects.toThrow(
+      /not the key itself/,
+    );
     expect(await resolveAdhocHost(LOCAL, lab.f.dir, { host: "local" })).toEqual({ name: "local" });
   });
 
   it("says QEMU is not installed on a host that lacks it, naming the package to install", async () => {
     const bin = path.join(lab.f.dir, "bin-without-qemu");
     mkdirSync(bin, { mode: 0o755 });
-    for (const tool of ["sh", "uname", "grep", "xargs", "flock", "cat", "rm"]) symlinkSync((await execa("sh", ["-c", `command -v ${tool}`])).stdout, path.join(bin, tool));
+    for (const tool of ["sh", "uname", "grep", "xargs", "flock", "cat", "rm"])
+      symlinkSync((await execa("sh", ["-c", `command -v ${tool}`])).stdout, path.join(bin, tool));
     const nq = await startSshd({ dir: path.join(lab.f.dir, "sshd"), name: "nq", port: await freePort(), extraConfig: [`SetEnv PATH=${bin}`] });
     stops.push(() => nq.stop());
     lab.user.authorize(nq, readFileSync(`${lab.key}.pub`, "utf8"));

@@ -23,7 +23,14 @@ describe("SshHost: the Host contract over one SSH connection (real sshd)", () =>
   beforeAll(async () => {
     lab = await makeLab("h");
     Object.assign(process.env, { HOME: lab.home, SSH_AUTH_SOCK: "" });
-    entry = { address: "127.0.0.1", port: lab.sshd.r1.port, user: lab.user.name, identity_file: lab.key, known_hosts: lab.knownHosts, host_key_policy: "strict" };
+    entry = {
+      address: "127.0.0.1",
+      port: lab.sshd.r1.port,
+      user: lab.user.name,
+      identity_file: lab.key,
+      known_hosts: lab.knownHosts,
+      host_key_policy: "strict",
+    };
     host = new SshHost("r1", entry);
     work = lab.vmDirs.r1;
   });
@@ -36,8 +43,15 @@ describe("SshHost: the Host contract over one SSH connection (real sshd)", () =>
     expect((await host.run(["id", "-un"])).stdout.trim()).toBe(lab.user.name);
     expect((await host.run(["printf", "%s|", "a b", "$HOME", "'"])).stdout).toBe("a b|$HOME|'|");
     expect((await host.run(["cat"], { input: "from stdin" })).stdout).toBe("from stdin");
-    await expect(host.run(["qemu-system-nonexistent", "-version"])).rejects.toMatchObject({ code: "MISSING_TOOL", message: "qemu-system-nonexistent: command not found on r1" });
-    await expect(host.run(["sh", "-c", "echo oops >&2; exit 3"])).rejects.toMatchObject({ code: "COMMAND_FAILED", exitCode: 3, message: "sh exited 3 on r1: oops" });
+    await expect(host.run(["qemu-system-nonexistent", "-version"])).rejects.toMatchObject({
+      code: "MISSING_TOOL",
+      message: "qemu-system-nonexistent: command not found on r1",
+    });
+    await expect(host.run(["sh", "-c", "echo oops >&2; exit 3"])).rejects.toMatchObject({
+      code: "COMMAND_FAILED",
+      exitCode: 3,
+      message: "sh exited 3 on r1: oops",
+    });
     expect((await host.run(["sh", "-c", "exit 4"], { allowFailure: true })).exitCode).toBe(4);
     const pidFile = path.join(work, "timed.pid");
     await expect(host.run(["sh", "-c", `echo $$ > ${pidFile}; exec sleep 300`], { timeoutMs: 500 })).rejects.toMatchObject({ code: "TIMEOUT" });
@@ -58,7 +72,10 @@ describe("SshHost: the Host contract over one SSH connection (real sshd)", () =>
     expect(readdirSync(dir)).toEqual(["f.json"]); // no temp file left behind
     expect(await host.stat(path.join(work, "missing"))).toBeNull();
     expect(await host.list(dir)).toEqual(["f.json"]);
-    await expect(host.readFile(path.join(work, "missing"))).rejects.toMatchObject({ code: "NOT_FOUND", message: `no such file or folder: ${work}/missing on r1` });
+    await expect(host.readFile(path.join(work, "missing"))).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: `no such file or folder: ${work}/missing on r1`,
+    });
     expect((await host.readFile("/proc/self/status")).length).toBeGreaterThan(0); // size-0 /proc files read fully
     await host.rename(path.join(dir, "f.json"), path.join(dir, "g.json"));
     await host.remove(path.join(dir, "nothing-here"));
@@ -98,7 +115,10 @@ describe("SshHost: the Host contract over one SSH connection (real sshd)", () =>
     } finally {
       server.close();
     }
-    await expect(host.connectUnix(path.join(work, "none.sock"))).rejects.toMatchObject({ code: "CONNECTION", message: expect.stringContaining(`cannot connect to ${work}/none.sock on r1`) });
+    await expect(host.connectUnix(path.join(work, "none.sock"))).rejects.toMatchObject({
+      code: "CONNECTION",
+      message: expect.stringContaining(`cannot connect to ${work}/none.sock on r1`),
+    });
     const banner = await host.connectTcp(lab.sshd.r1.port);
     expect(await new Promise<string>((r) => banner.once("data", (b: Buffer) => r(b.toString())))).toMatch(/^SSH-2\.0-OpenSSH/);
     banner.destroy();
@@ -140,7 +160,10 @@ describe("SshHost: the Host contract over one SSH connection (real sshd)", () =>
     const port = (silent.address() as net.AddressInfo).port;
     try {
       const mute = new SshHost("mute", { ...entry, port }, { timeoutMs: 700 });
-      await expect(mute.run(["true"])).rejects.toMatchObject({ code: "CONNECTION", message: `mute (${lab.user.name}@127.0.0.1:${port}) did not complete an SSH connection within 1 s` });
+      await expect(mute.run(["true"])).rejects.toMatchObject({
+        code: "CONNECTION",
+        message: `mute (${lab.user.name}@127.0.0.1:${port}) did not complete an SSH connection within 1 s`,
+      });
       await mute.close();
     } finally {
       silent.close();

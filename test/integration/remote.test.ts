@@ -39,7 +39,11 @@ describe("remote hosts over SSH (real sshd, real QEMU)", () => {
     expect(r.stdout).toContain("+ create b1 on r2");
     expect({ r1: lab.sshd.r1.accepted() - before.r1, r2: lab.sshd.r2.accepted() - before.r2 }).toEqual({ r1: 1, r2: 1 });
 
-    for (const [host, vm] of [["r1", "a1"], ["r1", "a2"], ["r2", "b1"]]) {
+    for (const [host, vm] of [
+      ["r1", "a1"],
+      ["r1", "a2"],
+      ["r2", "b1"],
+    ]) {
       const pid = pidOf(lab.vmDirs[host], vm);
       expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain(`unix:${lab.vmDirs[host]}/${vm}/qmp.sock`);
       expect(ownerUid(pid)).toBe(lab.user.uid); // launched through SSH, as the hosts.yaml user
@@ -63,7 +67,15 @@ describe("remote hosts over SSH (real sshd, real QEMU)", () => {
     lab.f.spec("a1", stubSpec(`host: r1\nssh: { port: ${port} }\n`));
     expect((await lab.cli(["reconcile", "--stop-timeout", "1"])).exitCode).toBe(0);
     const st = JSON.parse((await lab.cli(["status", "a1", "--json"])).stdout);
-    expect(st).toMatchObject({ name: "a1", host: "r1", status: "running", qmp_status: "running", pid: pidOf(lab.vmDirs.r1, "a1"), in_sync: true, ssh_accessible: false });
+    expect(st).toMatchObject({
+      name: "a1",
+      host: "r1",
+      status: "running",
+      qmp_status: "running",
+      pid: pidOf(lab.vmDirs.r1, "a1"),
+      in_sync: true,
+      ssh_accessible: false,
+    });
     expect(st.ssh_command).toBe(`ssh -J ${lab.user.name}@127.0.0.1:${lab.sshd.r1.port} -p ${port} root@localhost`);
     const onHost = await lab.cli(["status", "a1", "--host", "r2", "--json"]);
     expect(onHost.exitCode).toBe(1);
@@ -131,7 +143,10 @@ describe("remote hosts over SSH (real sshd, real QEMU)", () => {
         await acquireLock(new SshHost("r1", entry), entry.vm_dir, "holder from another machine");
         process.stdout.write("held\\n");
         setInterval(() => {}, 1000);`;
-      holder = spawn("node", ["--input-type=module", "-e", script], { env: { ...process.env, HOME: lab.home, SSH_AUTH_SOCK: "" }, stdio: ["ignore", "pipe", "inherit"] });
+      holder = spawn("node", ["--input-type=module", "-e", script], {
+        env: { ...process.env, HOME: lab.home, SSH_AUTH_SOCK: "" },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       await new Promise<void>((resolve, reject) => {
         holder!.stdout!.once("data", () => resolve());
         holder!.once("exit", (c) => reject(new Error(`lock holder exited ${c}`)));

@@ -16,9 +16,24 @@ describe("unmanaged QEMU processes (real QEMU)", () => {
     own = mkdtempSync("/tmp/qfu-");
     port = await freePort();
     await execa("qemu-system-x86_64", [
-      "-name", "handmade", "-machine", "q35", "-accel", "tcg", "-m", "32M", "-nodefaults", "-display", "none",
-      "-daemonize", "-pidfile", `${own}/pid`,
-      "-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`, "-device", "virtio-net-pci,netdev=n0,romfile=",
+      "-name",
+      "handmade",
+      "-machine",
+      "q35",
+      "-accel",
+      "tcg",
+      "-m",
+      "32M",
+      "-nodefaults",
+      "-display",
+      "none",
+      "-daemonize",
+      "-pidfile",
+      `${own}/pid`,
+      "-netdev",
+      `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+      "-device",
+      "virtio-net-pci,netdev=n0,romfile=",
     ]);
     pid = Number(readFileSync(`${own}/pid`, "utf8"));
   });

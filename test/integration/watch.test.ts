@@ -24,7 +24,10 @@ describe("watch: specs act as soon as they are saved (real QEMU, TCG)", () => {
     }
     throw new Error(`no ${what} event; got:\n${events.map((e) => e.message).join("\n")}\nstderr: ${stderr}`);
   };
-  const action = (kind: string, phase = "done") => (e: WatchEvent) => e.event === "action" && e.vm === "w1" && e.kind === kind && e.phase === phase;
+  const action =
+    (kind: string, phase = "done") =>
+    (e: WatchEvent) =>
+      e.event === "action" && e.vm === "w1" && e.kind === kind && e.phase === phase;
   /** Waits until two full resyncs have started after `from`: the first of them has then finished. */
   const afterResync = async (from: number) => {
     const first = await next((e) => e.event === "resync", from, "resync");
@@ -33,7 +36,11 @@ describe("watch: specs act as soon as they are saved (real QEMU, TCG)", () => {
 
   beforeAll(async () => {
     f = makeFleet();
-    watcher = execa("node", [CLI, "watch", "-C", f.dir, "--resync", "2", "--json", "--stop-timeout", "1"], { env: f.env, reject: false, stdin: "ignore" });
+    watcher = execa("node", [CLI, "watch", "-C", f.dir, "--resync", "2", "--json", "--stop-timeout", "1"], {
+      env: f.env,
+      reject: false,
+      stdin: "ignore",
+    });
     let buf = "";
     watcher.stdout!.on("data", (b: Buffer) => {
       buf += b.toString();

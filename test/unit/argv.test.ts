@@ -5,9 +5,20 @@ import type { ResolvedVm } from "../../src/spec/defaults.js";
 import { instancePaths, socketPathProblem } from "../../src/state/paths.js";
 
 const vm = (over: Partial<ResolvedVm> = {}): ResolvedVm => ({
-  name: "web1", host: "local", arch: "x86_64", vcpus: 2, memory: 2 * 2 ** 30, state: "running",
+  name: "web1",
+  host: "local",
+  arch: "x86_64",
+  vcpus: 2,
+  memory: 2 * 2 ** 30,
+  state: "running",
   disks: [{ index: 0, path: "/vms/web1/disk0.qcow2", format: "qcow2", size: 2 ** 30, managed: true }],
-  firmware: "bios", accel: "auto", forwards: [], protected: false, vmDir: "/vms", instanceDir: "/vms/web1", ...over,
+  firmware: "bios",
+  accel: "auto",
+  forwards: [],
+  protected: false,
+  vmDir: "/vms",
+  instanceDir: "/vms/web1",
+  ...over,
 });
 const paths = instancePaths("/vms/web1");
 const valueOf = (argv: string[], opt: string) => argv.filter((_, i) => argv[i - 1] === opt);
@@ -27,7 +38,9 @@ describe("buildArgv", () => {
     expect(valueOf(a, "-qmp")).toEqual(["unix:/vms/web1/qmp.sock,server=on,wait=off"]);
     expect(valueOf(a, "-name")).toEqual(["web1,process=qfleet-web1,debug-threads=on"]);
     expect(valueOf(a, "-chardev")).toEqual(["file,id=serial0,path=/vms/web1/serial.log"]);
-    expect(valueOf(a, "-device")).toEqual(expect.arrayContaining(["virtio-rng-pci", "virtio-net-pci,netdev=net0,id=nic0,romfile=", "virtio-balloon-pci,id=balloon0"]));
+    expect(valueOf(a, "-device")).toEqual(
+      expect.arrayContaining(["virtio-rng-pci", "virtio-net-pci,netdev=net0,id=nic0,romfile=", "virtio-balloon-pci,id=balloon0"]),
+    );
     expect(valueOf(a, "-netdev")).toEqual(["user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80"]);
     expect(valueOf(a, "-drive")[0]).toBe("file=/vms/web1/disk0.qcow2,if=none,id=disk0,format=qcow2,discard=unmap");
     expect(valueOf(a, "-device")).toContain("virtio-blk-pci,drive=disk0,id=vd0,bootindex=1");
@@ -45,16 +58,21 @@ describe("buildArgv", () => {
     expect(tcg[0]).toBe("qemu-system-aarch64");
     expect(valueOf(tcg, "-machine")).toEqual(["virt"]);
     expect(valueOf(tcg, "-cpu")).toEqual(["cortex-a57"]);
-    expect(valueOf(tcg, "-drive")).toEqual(expect.arrayContaining([
-      "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd",
-      "if=pflash,format=raw,unit=1,file=/vms/web1/uefi-vars.fd",
-    ]));
+    expect(valueOf(tcg, "-drive")).toEqual(
+      expect.arrayContaining([
+        "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd",
+        "if=pflash,format=raw,unit=1,file=/vms/web1/uefi-vars.fd",
+      ]),
+    );
     expect(valueOf(tcg, "-device")).toContain("scsi-cd,drive=cd0,id=cdrom0,bus=scsi0.0,bootindex=2");
     expect(valueOf(buildArgv(arm, { accel: "kvm", paths, uefi }), "-cpu")).toEqual(["host"]);
   });
 
   it("boots a kernel directly and attaches the ISO as a CD-ROM after the disks", () => {
-    const a = buildArgv(vm({ iso: "/iso/a,b.iso", boot: { kernel: "/k/vmlinuz", initrd: "/k/initrd", append: "console=ttyS0 quiet" } }), { accel: "tcg", paths });
+    const a = buildArgv(vm({ iso: "/iso/a,b.iso", boot: { kernel: "/k/vmlinuz", initrd: "/k/initrd", append: "console=ttyS0 quiet" } }), {
+      accel: "tcg",
+      paths,
+    });
     expect(valueOf(a, "-kernel")).toEqual(["/k/vmlinuz"]);
     expect(valueOf(a, "-initrd")).toEqual(["/k/initrd"]);
     expect(valueOf(a, "-append")).toEqual(["console=ttyS0 quiet"]);
@@ -86,7 +104,13 @@ describe("socket path length", () => {
 });
 
 describe("chooseAccel", () => {
-  const facts = (over: Partial<AccelFacts> = {}): AccelFacts => ({ os: "linux", arch: "x86_64", kvmDevice: true, kvmModules: ["kvm", "kvm_intel"], ...over });
+  const facts = (over: Partial<AccelFacts> = {}): AccelFacts => ({
+    os: "linux",
+    arch: "x86_64",
+    kvmDevice: true,
+    kvmModules: ["kvm", "kvm_intel"],
+    ...over,
+  });
   it("takes KVM only with a real backend", () => {
     expect(chooseAccel("x86_64", "auto", undefined, facts()).accel).toBe("kvm");
     expect(chooseAccel("x86_64", "auto", undefined, facts({ kvmModules: ["kvm", "kvm_amd"] })).accel).toBe("kvm");

@@ -14,7 +14,8 @@ import { useTmpDir } from "../helpers/tmp.js";
 const tmp = useTmpDir("qfleet-cc-");
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOfKIVWm0tGQo3+Ov9JyCkUXLBzv4a9hq2Ao7dvG2Zk3 me@host";
-const KEY2 = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YqK0Iyb8e/8= other";
+const KEY2 =
+  "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YqK0Iyb8e/8= other";
 
 const file = (seed: Seed, name: string) => seed.files.find((f) => f.name === name)!.data.toString("utf8");
 const yaml11 = (text: string) => parse(text, { version: "1.1" });
@@ -51,7 +52,10 @@ function parseMultipart(text: string) {
     const raw = chunk.slice(1, -1); // the line break after the delimiter, and the one before the next
     const split = raw.indexOf("\n\n");
     const headers = Object.fromEntries(
-      raw.slice(0, split).split("\n").map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+      raw
+        .slice(0, split)
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
     );
     let content = raw.slice(split + 2);
     if (headers["content-transfer-encoding"] === "base64") content = Buffer.from(content, "base64").toString("utf8");
@@ -186,7 +190,8 @@ describe("renderSeed", () => {
     expect(typeOf("#cloud-config-archive\n- type: text/x-shellscript\n").headers["content-type"]).toMatch(/^text\/cloud-config-archive;/);
     expect(typeOf("#!/bin/sh\necho hi\n").content).toBe("#!/bin/sh\necho hi\n");
 
-    const mime = 'Content-Type: multipart/mixed; boundary="XYZ"\nMIME-Version: 1.0\n\n--XYZ\nContent-Type: text/x-shellscript\n\n#!/bin/sh\necho nested\n--XYZ--\n';
+    const mime =
+      'Content-Type: multipart/mixed; boundary="XYZ"\nMIME-Version: 1.0\n\n--XYZ\nContent-Type: text/x-shellscript\n\n#!/bin/sh\necho nested\n--XYZ--\n';
     const nested = typeOf(mime);
     expect(nested.raw).toBe(mime);
     if (hasPython) {
@@ -219,8 +224,7 @@ describe("renderSeed", () => {
   });
 
   it("refuses hostnames and user names that cannot be used", () => {
-    for (const hostname of ["", "-web", "web 1", "a/b", "x".repeat(64)])
-      expect(refusal(() => seedOf({ hostname })).message).toMatch(/as a hostname/);
+    for (const hostname of ["", "-web", "web 1", "a/b", "x".repeat(64)]) expect(refusal(() => seedOf({ hostname })).message).toMatch(/as a hostname/);
     for (const user of ["", "Root", "1abc", "a b", "x".repeat(33)]) expect(refusal(() => seedOf({ user })).message).toMatch(/as a user name/);
   });
 });

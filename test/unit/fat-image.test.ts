@@ -92,7 +92,10 @@ describe("makeFatImage", () => {
 
   it("chains a file over many clusters, and grows the cluster and image for big content", () => {
     const big = bytes(3 * 2 ** 20 + 12345, 7); // more than 4084 one-sector clusters
-    const files = [{ name: "big.bin", data: big }, { name: "after", data: bytes(5000, 9) }];
+    const files = [
+      { name: "big.bin", data: big },
+      { name: "after", data: bytes(5000, 9) },
+    ];
     const img = makeFatImage("cidata", files);
     expect(img.length % 512).toBe(0);
     expect(img.readUInt8(0x0d)).toBeGreaterThan(1); // sectors per cluster
@@ -168,7 +171,11 @@ describe("makeFatImage", () => {
       ] as const)
         refuses(() => makeFatImage("cidata", [{ name, data: Buffer.alloc(1) }]), re);
       refuses(
-        () => makeFatImage("cidata", [{ name: "User-Data", data: Buffer.alloc(1) }, { name: "user-data", data: Buffer.alloc(1) }]),
+        () =>
+          makeFatImage("cidata", [
+            { name: "User-Data", data: Buffer.alloc(1) },
+            { name: "user-data", data: Buffer.alloc(1) },
+          ]),
         /same name apart from case/,
       );
     });

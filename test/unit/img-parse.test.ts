@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { isQfleetError } from "../../src/errors.js";
-import { classifyImgError, computeNewSize, firstErrorLine, parseInfoJson, parseProgress, progressReader, withSuffix } from "../../src/qemu/img-parse.js";
+import {
+  classifyImgError,
+  computeNewSize,
+  firstErrorLine,
+  parseInfoJson,
+  parseProgress,
+  progressReader,
+  withSuffix,
+} from "../../src/qemu/img-parse.js";
 
 // Captured from qemu-img 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18) on the build machine.
 const RAW_INFO = `{
@@ -49,8 +57,7 @@ const OVERLAY_WITH_SNAPSHOT_INFO = `{
 `;
 
 // `qemu-img convert -p` stdout, exactly as written (a 64 MiB image; the middle steps trimmed).
-const PROGRESS_STDOUT =
-  "    (0.00/100%)\r    (6.25/100%)\r    (12.50/100%)\r    (18.75/100%)\r    (100.00/100%)\r    (100.00/100%)\r\n";
+const PROGRESS_STDOUT = "    (0.00/100%)\r    (6.25/100%)\r    (12.50/100%)\r    (18.75/100%)\r    (100.00/100%)\r    (100.00/100%)\r\n";
 
 const LOCK_INFO_STDERR = `qemu-img: Could not open 'overlay.qcow2': Failed to get shared "write" lock
 Is another process using the image [overlay.qcow2]?
@@ -155,13 +162,17 @@ describe("classifyImgError", () => {
     expect(classifyImgError(LOCK_RESIZE_STDERR)).toBe("locked");
     expect(classifyImgError(SHRINK_STDERR)).toBe("needs-shrink");
     expect(classifyImgError("qemu-img: Unknown file format 'foo'\n")).toBe("unknown-format");
-    expect(classifyImgError("qemu-img: Could not open '/tmp/fx/nope.qcow2': Could not open '/tmp/fx/nope.qcow2': No such file or directory\n")).toBe("not-found");
+    expect(classifyImgError("qemu-img: Could not open '/tmp/fx/nope.qcow2': Could not open '/tmp/fx/nope.qcow2': No such file or directory\n")).toBe(
+      "not-found",
+    );
     expect(classifyImgError("qemu-img: Could not open 'base.raw': Image is not in qcow2 format\n")).toBe("wrong-format");
     expect(classifyImgError("qemu-img: Image format driver does not support resize\n")).toBe("unsupported");
     expect(classifyImgError("qemu-img: The new size must be a multiple of 512\n")).toBe("bad-size");
     expect(classifyImgError("qemu-img: Could not open '/tmp': 'file' driver requires '/tmp' to be a regular file\n")).toBe("not-a-file");
     expect(
-      classifyImgError("qemu-img: Could not open 'ovg.qcow2': Could not open backing file: Could not open '/tmp/cap/gone.raw': No such file or directory\n"),
+      classifyImgError(
+        "qemu-img: Could not open 'ovg.qcow2': Could not open backing file: Could not open '/tmp/cap/gone.raw': No such file or directory\n",
+      ),
     ).toBe("backing-missing");
     expect(classifyImgError("qemu-img: something new\n")).toBe("other");
   });

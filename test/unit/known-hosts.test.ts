@@ -40,7 +40,19 @@ describe("known_hosts", () => {
 
   it("finds plain, port-qualified, pattern and hashed (ssh-keygen -H) entries", () => {
     const file = tmp.path("known_hosts");
-    writeFileSync(file, [`# comment`, ``, `other.host ${keyB.line}`, `[10.0.0.5]:2222 ${keyA.line}`, `lab1,lab2.example.org ${keyA.line}`, `*.corp,!bad.corp ${keyA.line}`, `Upper.Case ${keyA.line}`, ""].join("\n"));
+    writeFileSync(
+      file,
+      [
+        `# comment`,
+        ``,
+        `other.host ${keyB.line}`,
+        `[10.0.0.5]:2222 ${keyA.line}`,
+        `lab1,lab2.example.org ${keyA.line}`,
+        `*.corp,!bad.corp ${keyA.line}`,
+        `Upper.Case ${keyA.line}`,
+        "",
+      ].join("\n"),
+    );
     const text = readFileSync(file, "utf8");
     expect(keysFor(text, file, "[10.0.0.5]:2222").map((k) => k.line)).toEqual([4]);
     expect(keysFor(text, file, "10.0.0.5")).toEqual([]); // port 22 is another name
@@ -55,7 +67,15 @@ describe("known_hosts", () => {
     expect(keysFor(hashed, file, "[10.0.0.5]:2222")).toHaveLength(1);
     expect(keysFor(hashed, file, "[10.0.0.5]:2223")).toEqual([]);
     expect(keysFor(hashed, file, "lab1")).toHaveLength(1);
-    expect(hostFieldMatches(hashed.split("\n").find((l) => l.startsWith("|1|"))!.split(" ")[0], "nobody")).toBe(false);
+    expect(
+      hostFieldMatches(
+        hashed
+          .split("\n")
+          .find((l) => l.startsWith("|1|"))!
+          .split(" ")[0],
+        "nobody",
+      ),
+    ).toBe(false);
   });
 
   it("judges a presented key: known, unknown, changed (with the old entry), revoked", () => {

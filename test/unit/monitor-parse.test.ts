@@ -4,7 +4,8 @@ import { parseHeadOutput, parseProcStat, parseVmRss } from "../../src/monitor/pr
 
 describe("/proc parsers", () => {
   // fields after the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ... starttime (22)
-  const stat = (comm: string) => `4242 (${comm}) S 1 4241 4241 0 -1 4194560 7064 0 0 0 1234 567 0 0 20 0 5 0 987654 1234567 9000 18446744073709551615\n`;
+  const stat = (comm: string) =>
+    `4242 (${comm}) S 1 4241 4241 0 -1 4194560 7064 0 0 0 1234 567 0 0 20 0 5 0 987654 1234567 9000 18446744073709551615\n`;
 
   it("reads utime + stime and the start time, even when the command name holds spaces and parentheses", () => {
     expect(parseProcStat(stat("qemu-system-x86"))).toEqual({ ticks: 1801, startTime: 987654, state: "S" });
@@ -49,7 +50,8 @@ describe("info network", () => {
 
 describe("head -v output", () => {
   it("splits the text of each file by its header; a file head could not read is absent", () => {
-    const out = "==> /proc/1/stat <==\n1 (init) S 0\n\n==> /proc/1/status <==\nName:\tinit\nVmRSS:\t 10 kB\n\n==> /proc/self/stat <==\n9 (head) R 1\n";
+    const out =
+      "==> /proc/1/stat <==\n1 (init) S 0\n\n==> /proc/1/status <==\nName:\tinit\nVmRSS:\t 10 kB\n\n==> /proc/self/stat <==\n9 (head) R 1\n";
     const files = parseHeadOutput(out);
     expect([...files.keys()]).toEqual(["/proc/1/stat", "/proc/1/status", "/proc/self/stat"]);
     expect(files.get("/proc/1/stat")).toBe("1 (init) S 0");

@@ -7,14 +7,33 @@ import type { ActualVm, HostState } from "../../src/state/types.js";
 
 const G = 2 ** 30;
 const vm = (name: string, over: Partial<ResolvedVm> = {}): ResolvedVm => ({
-  name, host: "local", arch: "x86_64", vcpus: 2, memory: 2 * G, state: "running",
+  name,
+  host: "local",
+  arch: "x86_64",
+  vcpus: 2,
+  memory: 2 * G,
+  state: "running",
   disks: [{ index: 0, path: `/vms/${name}/disk0.qcow2`, format: "qcow2", size: 10 * G, managed: true }],
-  firmware: "bios", accel: "auto", forwards: [], protected: false, vmDir: "/vms", instanceDir: `/vms/${name}`, ...over,
+  firmware: "bios",
+  accel: "auto",
+  forwards: [],
+  protected: false,
+  vmDir: "/vms",
+  instanceDir: `/vms/${name}`,
+  ...over,
 });
 const want = (v: ResolvedVm): DesiredVm => ({ vm: v, accel: { accel: "tcg", reason: "test" } });
 const have = (v: ResolvedVm, over: Partial<ActualVm> = {}): ActualVm => ({
-  name: v.name, host: "local", vmDir: v.vmDir, instanceDir: v.instanceDir, power: "running", pid: 100, qmpStatus: "running", reasons: [],
-  applied: { version: 1, vm: v, hash: "h", argv: [], accel: "tcg", accelReason: "test", createdAt: "", appliedAt: "", owner: SELF }, ...over,
+  name: v.name,
+  host: "local",
+  vmDir: v.vmDir,
+  instanceDir: v.instanceDir,
+  power: "running",
+  pid: 100,
+  qmpStatus: "running",
+  reasons: [],
+  applied: { version: 1, vm: v, hash: "h", argv: [], accel: "tcg", accelReason: "test", createdAt: "", appliedAt: "", owner: SELF },
+  ...over,
 });
 const SELF = { id: "fleet-under-test", dir: "/fleet", machine: "m1" };
 const plan = (d: DesiredVm[], h: HostState[], invalid: string[], o: Partial<PlanOptions> = {}) => planChanges(d, h, invalid, { self: SELF, ...o });
@@ -48,7 +67,10 @@ describe("planChanges", () => {
     expect(p1.actions[0].changes).toEqual([{ field: "memory", from: 2 * G, to: 4 * G, class: "restart" }]);
     const p2 = plan([want(vm("a", { iso: "/x.iso", forwards: [{ host: 8080, guest: 80, proto: "tcp" }] }))], host(have(vm("a"))), []);
     expect(p2.actions[0].kind).toBe("update-live");
-    expect(p2.actions[0].changes.map((c) => [c.field, c.class])).toEqual([["iso", "live"], ["forwards", "live"]]);
+    expect(p2.actions[0].changes.map((c) => [c.field, c.class])).toEqual([
+      ["iso", "live"],
+      ["forwards", "live"],
+    ]);
   });
 
   it("grows disks with a restart and refuses to shrink them", () => {

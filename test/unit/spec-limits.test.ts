@@ -3,7 +3,8 @@ import { depthProblem, MAX_DEPTH, MAX_ISSUES_PER_FILE, MAX_SPEC_BYTES } from "..
 import { validateVmText } from "../../src/spec/validate-doc.js";
 import { parseFleetFile } from "../../src/spec/fleet-id.js";
 
-const check = (text: string) => validateVmText(text, "vms/x.yaml", "/f/vms/x.yaml").issues.map((i) => `${i.line}:${i.col}: ${i.field ? `${i.field}: ` : ""}${i.message}`);
+const check = (text: string) =>
+  validateVmText(text, "vms/x.yaml", "/f/vms/x.yaml").issues.map((i) => `${i.line}:${i.col}: ${i.field ? `${i.field}: ` : ""}${i.message}`);
 
 describe("spec limits: one odd file is one located problem, never a stall or a crash", () => {
   it("a flow collection nested too deeply is located, not a stack overflow", () => {
@@ -20,7 +21,7 @@ describe("spec limits: one odd file is one located problem, never a stall or a c
 
   it("quoted brackets and comments do not count as nesting", () => {
     expect(depthProblem(`a: "${"[".repeat(100)}"\nb: '${"{".repeat(100)}'\n# ${"[".repeat(100)}\n`)).toBeNull();
-    expect(check("boot:\n  kernel: /k\n  append: \"console=ttyS0 [[[[\"\n")).toEqual([]);
+    expect(check('boot:\n  kernel: /k\n  append: "console=ttyS0 [[[["\n')).toEqual([]);
   });
 
   it("a file over the size limit is one problem at 1:1", () => {

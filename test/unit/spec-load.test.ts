@@ -73,7 +73,8 @@ describe("loadFleet: every problem at once, each located", () => {
 
   it("points at the key of a missing field, and at the value of a bad one in lists", async () => {
     const dir = await tree({
-      "vms/web.yaml": "boot:\n  initrd: /i\ndisks:\n  - size: 1G\n  - format: raw\n  - size: 2G\n    overlay: true\nforwards:\n  - { host: 80, guest: 70000 }\n",
+      "vms/web.yaml":
+        "boot:\n  initrd: /i\ndisks:\n  - size: 1G\n  - format: raw\n  - size: 2G\n    overlay: true\nforwards:\n  - { host: 80, guest: 70000 }\n",
     });
     const fleet = await loadFleet(host, dir, { checkPaths: false });
     expect(fleet.issues.map(formatIssue)).toEqual([
@@ -90,7 +91,8 @@ describe("loadFleet: every problem at once, each located", () => {
       "vms/iso/install.iso": "",
       "vms/kernels/vmlinuz": "",
       "hosts.yaml": "hosts:\n  local:\n    vm_dir: state\n  lab:\n    address: lab.example.net\n    identity_file: keys/id_ed25519\n",
-      "vms/web1.yaml": "name: web1\nmemory: 1G\niso: iso/install.iso\ndisks:\n  - path: ../images/base.qcow2\n    overlay: true\n  - size: 10G\nssh: { port: 2222 }\n",
+      "vms/web1.yaml":
+        "name: web1\nmemory: 1G\niso: iso/install.iso\ndisks:\n  - path: ../images/base.qcow2\n    overlay: true\n  - size: 10G\nssh: { port: 2222 }\n",
       "vms/k.yml": "arch: arm64\nboot: { kernel: kernels/vmlinuz }\nvm_dir: ../vmstate\nssh: { port: 2223 }\n",
       "vms/remote.yaml": "host: lab\ndisk: path=/srv/golden.qcow2,overlay=on\nssh: { port: 2222 }\n",
       "vms/.hidden.yaml": "this: is ignored\n",

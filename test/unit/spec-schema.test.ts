@@ -175,7 +175,11 @@ describe("resolveVm", () => {
     const vm = resolveVm(
       spec({
         vm_dir: "/vms",
-        disks: [{ size: "1G", format: "raw" }, { path: "/img/golden.qcow2", overlay: true, size: "30G" }, { path: "/data/own.img", format: "raw" }],
+        disks: [
+          { size: "1G", format: "raw" },
+          { path: "/img/golden.qcow2", overlay: true, size: "30G" },
+          { path: "/data/own.img", format: "raw" },
+        ],
       }),
       ctx,
     );

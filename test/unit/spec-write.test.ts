@@ -57,9 +57,7 @@ describe("writeSpec", () => {
   it("replaces values in place, nested ones by dotted keys, keeping quotes and comments", async () => {
     const dir = await fleet({ "vms/web1.yaml": ODD });
     const r = await writeSpec(host, dir, "web1", { memory: "2G", "ssh.port": 2223, "disks.0.size": "20G" });
-    expect(r.text).toBe(
-      ODD.replace('"1G"', '"2G"').replace("{port: 2222}", "{port: 2223}").replace("size: 10G    # data", "size: 20G    # data"),
-    );
+    expect(r.text).toBe(ODD.replace('"1G"', '"2G"').replace("{port: 2222}", "{port: 2223}").replace("size: 10G    # data", "size: 20G    # data"));
   });
 
   it("switches state back and forth without drift", async () => {
@@ -82,8 +80,7 @@ describe("writeSpec", () => {
     expect(r.created).toBe(true);
     expect(r.file).toBe(join(dir, "vms/db.yaml"));
     expect(r.text).toBe(
-      "# yaml-language-server: $schema=../schemas/vm.schema.json\n" +
-        "name: db\nmemory: 4G\nvcpus: 4\nssh:\n  port: 2230\ndisks:\n  - size: 20G\n",
+      "# yaml-language-server: $schema=../schemas/vm.schema.json\n" + "name: db\nmemory: 4G\nvcpus: 4\nssh:\n  port: 2230\ndisks:\n  - size: 20G\n",
     );
     const loaded = await loadFleet(host, dir);
     expect(loaded.issues).toEqual([]);

@@ -15,7 +15,18 @@ function harness() {
   });
   const tick = () => new Promise((r) => setTimeout(r, 0));
   const done = async (i: number) => (finish[i](), await tick(), await tick());
-  return { q, started, done, tick, get running() { return running; }, get maxRunning() { return maxRunning; } };
+  return {
+    q,
+    started,
+    done,
+    tick,
+    get running() {
+      return running;
+    },
+    get maxRunning() {
+      return maxRunning;
+    },
+  };
 }
 
 describe("ReconcileQueue", () => {

@@ -21,7 +21,13 @@ export function lookupSshConfig(alias: string, file = path.join(os.homedir(), ".
   const out: SshConfigEntry = { identityFiles: [] };
   applyFile(file, alias.toLowerCase(), out, 0);
   const home = os.homedir();
-  const tokens: Record<string, string> = { d: home, h: out.hostName ?? alias, u: os.userInfo().username, r: out.user ?? os.userInfo().username, "%": "%" };
+  const tokens: Record<string, string> = {
+    d: home,
+    h: out.hostName ?? alias,
+    u: os.userInfo().username,
+    r: out.user ?? os.userInfo().username,
+    "%": "%",
+  };
   out.identityFiles = out.identityFiles.map((f) => f.replace(/^~(?=\/|$)/, home).replace(/%([dhur%])/g, (_, t: string) => tokens[t]));
   return out;
 }
@@ -61,8 +67,17 @@ function expandInclude(pattern: string): string[] {
   if (!/[*?]/.test(path.basename(abs))) return [abs];
   try {
     const dir = path.dirname(abs);
-    const re = new RegExp(`^${path.basename(abs).replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")}$`);
-    return readdirSync(dir).filter((n) => re.test(n)).sort().map((n) => path.join(dir, n));
+    const re = new RegExp(
+      `^${path
+        .basename(abs)
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replaceAll("*", ".*")
+        .replaceAll("?", ".")}$`,
+    );
+    return readdirSync(dir)
+      .filter((n) => re.test(n))
+      .sort()
+      .map((n) => path.join(dir, n));
   } catch {
     return [];
   }

@@ -41,7 +41,9 @@ export async function openClient(t: SshTarget, opts: { password?: string; timeou
       if (settled) return; // errors after ready surface through the operations (and 'close')
       fail(keyCheck.refusal ?? connectError(t, err, auth, timeoutMs));
     });
-    client.on("close", () => fail(keyCheck.refusal ?? new QfleetError("CONNECTION", `${t.name} (${describeTarget(t)}) closed the connection during the SSH handshake`)));
+    client.on("close", () =>
+      fail(keyCheck.refusal ?? new QfleetError("CONNECTION", `${t.name} (${describeTarget(t)}) closed the connection during the SSH handshake`)),
+    );
     client.connect({
       host: t.address,
       port: t.port,
@@ -57,7 +59,12 @@ export async function openClient(t: SshTarget, opts: { password?: string; timeou
   });
 }
 
-function connectError(t: SshTarget, err: Error & { level?: string; code?: string }, auth: ReturnType<typeof authPlan>, timeoutMs: number): QfleetError {
+function connectError(
+  t: SshTarget,
+  err: Error & { level?: string; code?: string },
+  auth: ReturnType<typeof authPlan>,
+  timeoutMs: number,
+): QfleetError {
   const where = `${t.name} (${describeTarget(t)})`;
   if (err.level === "client-authentication") {
     const tried = auth.tried.length ? auth.tried.join(", ") : "nothing (no ssh-agent in $SSH_AUTH_SOCK, no identity file, no password)";

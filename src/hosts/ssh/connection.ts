@@ -29,7 +29,11 @@ export class SshConnection {
   private current: Conn | null = null;
   private closed = false;
 
-  constructor(private readonly owner: Host, private readonly target: () => SshTarget, private readonly opts: { password?: string; timeoutMs?: number }) {}
+  constructor(
+    private readonly owner: Host,
+    private readonly target: () => SshTarget,
+    private readonly opts: { password?: string; timeoutMs?: number },
+  ) {}
 
   async use<T>(op: (client: Client) => Promise<T>): Promise<T> {
     return this.retrying((c) => op(c.client));

@@ -98,14 +98,22 @@ export async function execCommand(client: Client, command: string, argv: string[
       const stderr = Buffer.concat(err).toString("utf8");
       const details = { command: argv, stderr };
       const exit = ec.exit;
-      if (!exit) return finish(new QfleetError("CONNECTION", `the connection to ${hostName} dropped while ${file} ran (it may or may not have finished)`, details));
+      if (!exit)
+        return finish(
+          new QfleetError("CONNECTION", `the connection to ${hostName} dropped while ${file} ran (it may or may not have finished)`, details),
+        );
       if (exit.code === 127 && /not found/i.test(stderr)) {
         return finish(new QfleetError("MISSING_TOOL", `${file}: command not found on ${hostName}`, { ...details, exitCode: 127 }));
       }
       const exitCode = exit.code ?? 128;
       if (exitCode !== 0 && !opts.allowFailure) {
         const why = exit.code === null ? `on signal ${exit.signal}` : String(exit.code);
-        return finish(new QfleetError("COMMAND_FAILED", `${file} exited ${why} on ${hostName}: ${firstLine(stderr) || firstLine(stdout)}`, { ...details, exitCode }));
+        return finish(
+          new QfleetError("COMMAND_FAILED", `${file} exited ${why} on ${hostName}: ${firstLine(stderr) || firstLine(stdout)}`, {
+            ...details,
+            exitCode,
+          }),
+        );
       }
       finish(null, { stdout, stderr, exitCode });
     });
@@ -115,7 +123,12 @@ export async function execCommand(client: Client, command: string, argv: string[
 }
 
 function firstLine(s: string): string {
-  return s.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
+  return (
+    s
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? ""
+  );
 }
 
 /**

@@ -26,7 +26,11 @@ export class SshHost implements Host {
   private readonly conn: SshConnection;
   private readonly execs = new Limiter(MAX_EXEC);
 
-  constructor(readonly name: string, entry: HostEntry, opts: { password?: string; timeoutMs?: number } = {}) {
+  constructor(
+    readonly name: string,
+    entry: HostEntry,
+    opts: { password?: string; timeoutMs?: number } = {},
+  ) {
     this.conn = new SshConnection(this, () => resolveTarget(name, entry), opts);
   }
 
@@ -97,7 +101,9 @@ export class SshHost implements Host {
     const r = await this.run(["kill", "-s", sig, "--", String(pid)], { allowFailure: true, timeoutMs: 15_000 });
     if (r.exitCode === 0) return true;
     if (/no such process/i.test(r.stderr)) return false;
-    throw new QfleetError("COMMAND_FAILED", `kill -s ${sig} ${pid} on ${this.name}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, { stderr: r.stderr });
+    throw new QfleetError("COMMAND_FAILED", `kill -s ${sig} ${pid} on ${this.name}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
+      stderr: r.stderr,
+    });
   }
 
   close(): Promise<void> {

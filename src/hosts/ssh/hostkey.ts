@@ -5,7 +5,15 @@ import { algorithmsForKeyType, fingerprint, judgeHostKey, keysFor, keyType, know
 import { describeTarget, type SshTarget } from "./target.js";
 
 /** ssh2's default host key algorithms on Node 20 (ssh-ed25519 first), in its order. */
-const DEFAULT_HOST_KEY_ALGORITHMS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+const DEFAULT_HOST_KEY_ALGORITHMS = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
+];
 
 /**
  * Host key verification for one connection attempt. Contract: a key is accepted only when a
@@ -23,7 +31,9 @@ export interface HostKeyCheck {
 
 export function hostKeyCheck(t: SshTarget): HostKeyCheck {
   const known = t.knownHostsFiles.flatMap((file) => keysFor(readText(file), file, t.knownHostsName));
-  const preferred = [...new Set(known.filter((k) => !k.revoked).flatMap((k) => algorithmsForKeyType(k.type)))].filter((a) => DEFAULT_HOST_KEY_ALGORITHMS.includes(a));
+  const preferred = [...new Set(known.filter((k) => !k.revoked).flatMap((k) => algorithmsForKeyType(k.type)))].filter((a) =>
+    DEFAULT_HOST_KEY_ALGORITHMS.includes(a),
+  );
   const check: HostKeyCheck = {
     algorithms: [...preferred, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !preferred.includes(a))],
     refusal: null,
@@ -42,7 +52,12 @@ export function hostKeyCheck(t: SshTarget): HostKeyCheck {
           return false;
         }
       }
-      check.refusal = refusalFor(t, verdict.kind, key, verdict.kind === "changed" ? verdict.expected : verdict.kind === "revoked" ? [verdict.entry] : []);
+      check.refusal = refusalFor(
+        t,
+        verdict.kind,
+        key,
+        verdict.kind === "changed" ? verdict.expected : verdict.kind === "revoked" ? [verdict.entry] : [],
+      );
       return false;
     },
   };
@@ -53,7 +68,10 @@ function refusalFor(t: SshTarget, kind: "unknown" | "changed" | "revoked", key: 
   const where = `${t.name} (${describeTarget(t)})`;
   const presented = `${keyType(key)} ${fingerprint(key)}`;
   if (kind === "revoked") {
-    return new QfleetError("CONNECTION", `host key of ${where} is REVOKED (${entries[0].file}:${entries[0].line}): ${presented}; refusing to connect`);
+    return new QfleetError(
+      "CONNECTION",
+      `host key of ${where} is REVOKED (${entries[0].file}:${entries[0].line}): ${presented}; refusing to connect`,
+    );
   }
   if (kind === "changed") {
     const was = entries.map((k) => `${k.type} ${fingerprint(k.blob)} (${k.file}:${k.line})`).join(", ");

@@ -19,10 +19,7 @@ export interface KnownKey {
 }
 
 export type HostKeyVerdict =
-  | { kind: "known"; entry: KnownKey }
-  | { kind: "unknown" }
-  | { kind: "changed"; expected: KnownKey[] }
-  | { kind: "revoked"; entry: KnownKey };
+  { kind: "known"; entry: KnownKey } | { kind: "unknown" } | { kind: "changed"; expected: KnownKey[] } | { kind: "revoked"; entry: KnownKey };
 
 /** The name a host has in known_hosts. */
 export function knownHostsName(address: string, port: number): string {
@@ -66,7 +63,11 @@ function hashedMatches(field: string, name: string): boolean {
 }
 
 function globMatches(pattern: string, name: string): boolean {
-  const re = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".");
+  const re = pattern
+    .toLowerCase()
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replaceAll("*", ".*")
+    .replaceAll("?", ".");
   return new RegExp(`^${re}$`).test(name);
 }
 

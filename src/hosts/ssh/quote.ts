@@ -16,7 +16,25 @@ export function shellQuote(arg: string): string {
 }
 
 /** Shell keywords are only keywords when unquoted in command position. */
-const RESERVED = new Set(["case", "coproc", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if", "in", "select", "then", "time", "until", "while"]);
+const RESERVED = new Set([
+  "case",
+  "coproc",
+  "do",
+  "done",
+  "elif",
+  "else",
+  "esac",
+  "fi",
+  "for",
+  "function",
+  "if",
+  "in",
+  "select",
+  "then",
+  "time",
+  "until",
+  "while",
+]);
 
 /** argv -> one command line; each argument quoted on its own. */
 export function shellCommand(argv: readonly string[]): string {

@@ -19,14 +19,20 @@ const call = <T>(fn: (cb: (err: SftpError | null | undefined, v?: T) => void) =>
  * (the session or connection went away) is rethrown as is, for the caller to retry.
  */
 export class SftpFiles {
-  constructor(private readonly sftp: SFTPWrapper, private readonly hostName: string) {}
+  constructor(
+    private readonly sftp: SFTPWrapper,
+    private readonly hostName: string,
+  ) {}
 
   async readFile(p: string): Promise<string> {
     return this.wrap(p, () => call<string | Buffer>((cb) => this.sftp.readFile(p, "utf8", cb as never)).then(String));
   }
 
   async writeFile(p: string, data: string, mode = 0o644): Promise<void> {
-    const tmp = path.posix.join(path.posix.dirname(p), `.${path.posix.basename(p)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+    const tmp = path.posix.join(
+      path.posix.dirname(p),
+      `.${path.posix.basename(p)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`,
+    );
     await this.wrap(p, async () => {
       try {
         await call((cb) => this.sftp.writeFile(tmp, data, { mode }, cb));

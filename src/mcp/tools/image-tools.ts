@@ -6,12 +6,18 @@ import { createOverlay, imageInfo, resizeImage } from "../../qemu/img.js";
 import { defineTool } from "../tool.js";
 
 /** The first reference's image tools, on this machine, through the same code as `qfleet image`. */
-const path = (what: string) => z.string().min(1).regex(/^[^\0\n]+$/, "one line, no NUL").describe(what);
+const path = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .regex(/^[^\0\n]+$/, "one line, no NUL")
+    .describe(what);
 
 export const qemuImageInfo = defineTool({
   name: "qemu_image_info",
   title: "Disk image info",
-  description: "Show a disk image's format, virtual and on-disk size, backing file and snapshots (qemu-img info). Changes nothing; works while a VM holds the image.",
+  description:
+    "Show a disk image's format, virtual and on-disk size, backing file and snapshots (qemu-img info). Changes nothing; works while a VM holds the image.",
   input: { image_path: path("the image file, absolute or relative to the server's folder") },
   output: {
     filename: z.string(),
@@ -95,10 +101,21 @@ export const qemuImageResize = defineTool({
     "the new end, so the person is asked first (or, without elicitation support, the call needs confirm: true after asking them).",
   input: {
     image_path: path("the image to resize (not in use by a running VM)"),
-    size: z.string().regex(/^[+-]?\d+(\.\d+)?\s*([KMGTP](i?B)?)?$/i, "like +10G, -5G or 100G").describe("+10G, -5G or 100G (binary units)"),
+    size: z
+      .string()
+      .regex(/^[+-]?\d+(\.\d+)?\s*([KMGTP](i?B)?)?$/i, "like +10G, -5G or 100G")
+      .describe("+10G, -5G or 100G (binary units)"),
     confirm: z.boolean().optional().describe("only for shrinking, and only after the person agreed"),
   },
-  output: { success: z.boolean(), image_path: z.string(), changed: z.boolean(), old_size: z.number(), new_size: z.number(), old_size_human: z.string(), new_size_human: z.string() },
+  output: {
+    success: z.boolean(),
+    image_path: z.string(),
+    changed: z.boolean(),
+    old_size: z.number(),
+    new_size: z.number(),
+    old_size_human: z.string(),
+    new_size_human: z.string(),
+  },
   annotations: { readOnlyHint: false, destructiveHint: true },
   async run({ image_path, size, confirm }, call) {
     try {

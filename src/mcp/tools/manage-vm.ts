@@ -18,7 +18,7 @@ export const manageVm = defineTool({
   description:
     "Full lifecycle of a VM, the declarative way: create writes vms/NAME.yaml and reconciles it; modify changes the given fields in the spec " +
     "(comments kept) and says whether the VM restarts; start/stop set state; delete removes the VM, the disks qemu-fleet created for it and its " +
-    "spec (after the person confirms). Fields: memory 2G/4096M, disk \"path=/data/vm/disk.qcow2,size=20G\" or \"size=20G\", vcpus, iso, arch.",
+    'spec (after the person confirms). Fields: memory 2G/4096M, disk "path=/data/vm/disk.qcow2,size=20G" or "size=20G", vcpus, iso, arch.',
   input: {
     name: z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63").describe("VM name (unique per host)"),
     action: z.enum(ACTIONS),
@@ -44,9 +44,15 @@ export const manageVm = defineTool({
     const spec = fleet.specs.find((s) => s.name === a.name);
     const exists = Boolean(spec) || fleet.invalid.includes(a.name);
     if (spec && a.host !== undefined && spec.spec.host !== target.name) {
-      throw new QfleetError("BAD_INPUT", `VM ${a.name} lives on host ${spec.spec.host}, not ${target.name}`, { hint: "leave host out to act on the VM where its spec puts it" });
+      throw new QfleetError("BAD_INPUT", `VM ${a.name} lives on host ${spec.spec.host}, not ${target.name}`, {
+        hint: "leave host out to act on the VM where its spec puts it",
+      });
     }
-    const out = (message: string, details: Record<string, unknown>) => ({ success: true, message, data: { host: target.label, vm_name: a.name, action: a.action, details } });
+    const out = (message: string, details: Record<string, unknown>) => ({
+      success: true,
+      message,
+      data: { host: target.label, vm_name: a.name, action: a.action, details },
+    });
     const fields = {
       ...(a.arch && { arch: a.arch }),
       ...(a.memory && { memory: a.memory }),
@@ -55,11 +61,16 @@ export const manageVm = defineTool({
       ...(a.iso !== undefined && { iso: a.iso === "" ? undefined : a.iso }),
       ...(a.vm_dir && { vm_dir: a.vm_dir }),
     };
-    if (a.action !== "create" && !exists) throw new QfleetError("NOT_FOUND", `VM ${a.name} does not exist`, { hint: "list_vms shows the VMs; create it first" });
+    if (a.action !== "create" && !exists)
+      throw new QfleetError("NOT_FOUND", `VM ${a.name} does not exist`, { hint: "list_vms shows the VMs; create it first" });
 
     if (a.action === "create") {
       if (exists) throw new QfleetError("EXISTS", `VM already exists: ${a.name}`, { hint: "delete it first or use a different name" });
-      const { file } = await writeSpec(LOCAL, ctx.dir, a.name, { ...(target.name !== "local" && { host: target.name }), ...fields, state: "running" });
+      const { file } = await writeSpec(LOCAL, ctx.dir, a.name, {
+        ...(target.name !== "local" && { host: target.name }),
+        ...fields,
+        state: "running",
+      });
       const r = await reconcileFor(ctx, call, [a.name], { passwords });
       return out(`VM ${a.name} created successfully`, { spec_file: file, steps: r.results[0]?.steps ?? [], pid: r.results[0]?.pid ?? null });
     }
@@ -67,7 +78,10 @@ export const manageVm = defineTool({
       const r = await setPowerState(a.name, a.action === "start" ? "running" : "stopped", { dir: ctx.dir, waitSeconds: 120, passwords });
       assertApplied(r);
       const res = r.results[0];
-      return out(`VM ${a.name} ${a.action === "start" ? "started" : "stopped"} successfully`, { steps: res?.steps ?? ["nothing to do"], ...(res?.stopMethod && { stop_method: res.stopMethod }) });
+      return out(`VM ${a.name} ${a.action === "start" ? "started" : "stopped"} successfully`, {
+        steps: res?.steps ?? ["nothing to do"],
+        ...(res?.stopMethod && { stop_method: res.stopMethod }),
+      });
     }
     if (a.action === "delete") {
       await call.confirm(deletionQuestion(a.name, spec), a.confirm);
@@ -75,7 +89,9 @@ export const manageVm = defineTool({
       return out(`VM ${a.name} deleted successfully`, done);
     }
     if (Object.keys(fields).length === 0) throw new QfleetError("BAD_INPUT", "modify needs at least one of memory, vcpus, disk, iso, arch, vm_dir");
-    const before = spec ? { memory: spec.spec.memory, vcpus: spec.spec.vcpus, disks: spec.spec.disks, iso: spec.spec.iso ?? null, arch: spec.spec.arch ?? null } : {};
+    const before = spec
+      ? { memory: spec.spec.memory, vcpus: spec.spec.vcpus, disks: spec.spec.disks, iso: spec.spec.iso ?? null, arch: spec.spec.arch ?? null }
+      : {};
     const { text } = await writeSpec(LOCAL, ctx.dir, a.name, fields);
     const r = await reconcileFor(ctx, call, [a.name], { passwords });
     const act = r.plan.actions.find((x) => x.vm === a.name);
@@ -83,7 +99,7 @@ export const manageVm = defineTool({
       before,
       changes: act?.changes ?? [],
       restarted: act?.kind === "update-restart" || act?.kind === "replace",
-      applied: act?.kind === "update-offline" ? "while stopped" : act?.kind === "update-live" ? "live" : act?.kind ?? "nothing to do",
+      applied: act?.kind === "update-offline" ? "while stopped" : act?.kind === "update-live" ? "live" : (act?.kind ?? "nothing to do"),
       spec: text,
     });
   },

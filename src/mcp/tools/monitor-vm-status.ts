@@ -20,10 +20,18 @@ export const monitorVmStatusTool = defineTool({
   input: {
     name: z.string().regex(NAME_RE).describe("a running VM declared in vms/"),
     metrics: z.string().regex(METRIC_LIST, "all, or a comma list of cpu, memory, disk, network").default("all"),
-    interval: z.int().min(1, "the interval is at least 1 second").max(MONITOR_MAX_INTERVAL_S).default(MONITOR_DEFAULT_INTERVAL_S).describe("seconds between samples (>= 1, default 5)"),
+    interval: z
+      .int()
+      .min(1, "the interval is at least 1 second")
+      .max(MONITOR_MAX_INTERVAL_S)
+      .default(MONITOR_DEFAULT_INTERVAL_S)
+      .describe("seconds between samples (>= 1, default 5)"),
     count: z
       .int()
-      .min(1, `count 0 ("until stopped") cannot work inside one tool call, which must end: give 1..${MONITOR_MAX_COUNT}, or use qfleet monitor --count 0 in a terminal`)
+      .min(
+        1,
+        `count 0 ("until stopped") cannot work inside one tool call, which must end: give 1..${MONITOR_MAX_COUNT}, or use qfleet monitor --count 0 in a terminal`,
+      )
       .max(MONITOR_MAX_COUNT, `at most ${MONITOR_MAX_COUNT} samples per call`)
       .default(1)
       .describe(`number of samples, 1..${MONITOR_MAX_COUNT} (default 1)`),
@@ -41,7 +49,9 @@ export const monitorVmStatusTool = defineTool({
     try {
       const declared = inventory.desired.find((d) => d.vm.name === a.name)?.vm.host;
       if (a.host !== undefined && declared !== undefined && declared !== target.name) {
-        throw new QfleetError("BAD_INPUT", `VM ${a.name} lives on host ${declared}, not ${target.name}`, { hint: "leave host out to monitor the VM where its spec puts it" });
+        throw new QfleetError("BAD_INPUT", `VM ${a.name} lives on host ${declared}, not ${target.name}`, {
+          hint: "leave host out to monitor the VM where its spec puts it",
+        });
       }
       return (await monitorVmStatus({
         inventory,

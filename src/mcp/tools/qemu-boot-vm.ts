@@ -14,9 +14,22 @@ export const qemuBootVm = defineTool({
     "runs on a copy-on-write overlay so the image itself is never written. Returns at once; then poll qemu_vm_status until ssh_accessible.",
   input: {
     image_path: z.string().min(1).describe("the bootable disk image (qcow2 or raw, or any format with overlay: true)"),
-    name: z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63").optional().describe("VM name (default: from the image file name)"),
-    ssh_port: z.int().min(1024).max(65535).optional().describe("host port on 127.0.0.1 forwarded to the guest's port 22 (default: the first free from 2222)"),
-    memory: z.string().regex(/^\d+(\.\d+)?\s*[KMGT]?(i?B)?$/i).optional().describe("guest RAM, e.g. 2G or 512M (default 2G)"),
+    name: z
+      .string()
+      .regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63")
+      .optional()
+      .describe("VM name (default: from the image file name)"),
+    ssh_port: z
+      .int()
+      .min(1024)
+      .max(65535)
+      .optional()
+      .describe("host port on 127.0.0.1 forwarded to the guest's port 22 (default: the first free from 2222)"),
+    memory: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*[KMGT]?(i?B)?$/i)
+      .optional()
+      .describe("guest RAM, e.g. 2G or 512M (default 2G)"),
     cpus: z.int().min(1).max(64).optional().describe("vCPUs (default 2)"),
     arch: z.enum(["x86_64", "aarch64", "arm64"]).optional().describe("guest architecture (default: this host's)"),
     firmware: z.enum(["bios", "uefi"]).optional().describe("default bios on x86_64, uefi on aarch64"),
@@ -35,7 +48,14 @@ export const qemuBootVm = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false },
   async run(a, call, ctx) {
     const { name, file, port } = await declareBootVm(ctx.dir, {
-      image: a.image_path, name: a.name, sshPort: a.ssh_port, memory: a.memory, cpus: a.cpus, arch: a.arch, firmware: a.firmware, overlay: a.overlay,
+      image: a.image_path,
+      name: a.name,
+      sshPort: a.ssh_port,
+      memory: a.memory,
+      cpus: a.cpus,
+      arch: a.arch,
+      firmware: a.firmware,
+      overlay: a.overlay,
     });
     await reconcileFor(ctx, call, [name]);
     const st = await vmStatus(await loadInventory(ctx.dir, { only: [name] }), name, { waitSshMs: 0 });

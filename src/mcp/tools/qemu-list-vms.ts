@@ -10,7 +10,16 @@ export const qemuListVms = defineTool({
   input: {},
   output: {
     vms: z.array(
-      z.object({ pid: z.number(), name: z.string().nullable(), ssh_port: z.number().nullable(), ports: z.array(z.number()), arch: z.string().nullable(), status: z.string(), managed: z.boolean(), host: z.string() }),
+      z.object({
+        pid: z.number(),
+        name: z.string().nullable(),
+        ssh_port: z.number().nullable(),
+        ports: z.array(z.number()),
+        arch: z.string().nullable(),
+        status: z.string(),
+        managed: z.boolean(),
+        host: z.string(),
+      }),
     ),
   },
   annotations: { readOnlyHint: true, idempotentHint: true },
@@ -20,8 +29,26 @@ export const qemuListVms = defineTool({
       vms: [
         ...vms
           .filter((v) => v.pid !== undefined)
-          .map((v) => ({ pid: v.pid!, name: v.name, ssh_port: v.ssh_port ?? null, ports: v.ssh_port ? [v.ssh_port] : [], arch: v.arch, status: v.status, managed: true, host: v.host })),
-        ...unmanaged.map((p) => ({ pid: p.pid, name: p.name ?? null, ssh_port: p.ports[0] ?? null, ports: p.ports, arch: p.arch ?? null, status: p.status, managed: false, host: p.host })),
+          .map((v) => ({
+            pid: v.pid!,
+            name: v.name,
+            ssh_port: v.ssh_port ?? null,
+            ports: v.ssh_port ? [v.ssh_port] : [],
+            arch: v.arch,
+            status: v.status,
+            managed: true,
+            host: v.host,
+          })),
+        ...unmanaged.map((p) => ({
+          pid: p.pid,
+          name: p.name ?? null,
+          ssh_port: p.ports[0] ?? null,
+          ports: p.ports,
+          arch: p.arch ?? null,
+          status: p.status,
+          managed: false,
+          host: p.host,
+        })),
       ],
     };
   },

@@ -18,7 +18,14 @@ export const qemuStopVm = defineTool({
     ssh_port: z.int().min(1).max(65535).optional().describe("the host port forwarded to the VM's SSH"),
     confirm: z.boolean().optional().describe("only for unmanaged processes, after the person agreed"),
   },
-  output: { success: z.boolean(), name: z.string().nullable(), pid: z.number().nullable(), managed: z.boolean(), method: z.string(), message: z.string() },
+  output: {
+    success: z.boolean(),
+    name: z.string().nullable(),
+    pid: z.number().nullable(),
+    managed: z.boolean(),
+    method: z.string(),
+    message: z.string(),
+  },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
   async run(a, call, ctx) {
     const given = [a.name, a.pid, a.ssh_port].filter((x) => x !== undefined).length;
@@ -29,9 +36,19 @@ export const qemuStopVm = defineTool({
       name = found.managed;
       if (!name) {
         const p = found.proc;
-        await call.confirm(`QEMU process ${p.pid}${p.name ? ` (${p.name})` : ""} is not managed by qemu-fleet: stopping it ends whatever runs in it.`, a.confirm);
+        await call.confirm(
+          `QEMU process ${p.pid}${p.name ? ` (${p.name})` : ""} is not managed by qemu-fleet: stopping it ends whatever runs in it.`,
+          a.confirm,
+        );
         const method = await stopUnmanaged(LOCAL, p);
-        return { success: true, name: p.name ?? null, pid: p.pid, managed: false, method, message: `stopped QEMU process ${p.pid} (${method === "term" ? "SIGTERM" : "SIGKILL"})` };
+        return {
+          success: true,
+          name: p.name ?? null,
+          pid: p.pid,
+          managed: false,
+          method,
+          message: `stopped QEMU process ${p.pid} (${method === "term" ? "SIGTERM" : "SIGKILL"})`,
+        };
       }
     }
     const r = await setPowerState(name, "stopped", { dir: ctx.dir, waitSeconds: 120 });

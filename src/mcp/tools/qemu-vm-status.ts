@@ -36,14 +36,43 @@ export const qemuVmStatus = defineTool({
     const name = declared ?? inv.hosts.flatMap((h) => h.vms).find((v) => v.applied && byPort(v.applied.vm))?.name;
     if (name) {
       const st = await vmStatus(inv, name);
-      return { ssh_port: st.ssh_port ?? null, status: st.status, process_running: st.process_running, ssh_accessible: st.ssh_accessible, message: st.message, name, pid: st.pid ?? null, accelerator: st.accelerator ?? null };
+      return {
+        ssh_port: st.ssh_port ?? null,
+        status: st.status,
+        process_running: st.process_running,
+        ssh_accessible: st.ssh_accessible,
+        message: st.message,
+        name,
+        pid: st.pid ?? null,
+        accelerator: st.accelerator ?? null,
+      };
     }
     const proc = inv.hosts.flatMap((h) => h.unmanaged).find((p) => p.ports.includes(a.ssh_port!));
     if (!proc) {
-      return { ssh_port: a.ssh_port!, status: "not-running", process_running: false, ssh_accessible: false, message: `No VM found with SSH port ${a.ssh_port}`, name: null, pid: null, accelerator: null };
+      return {
+        ssh_port: a.ssh_port!,
+        status: "not-running",
+        process_running: false,
+        ssh_accessible: false,
+        message: `No VM found with SSH port ${a.ssh_port}`,
+        name: null,
+        pid: null,
+        accelerator: null,
+      };
     }
     const banner = await probeSshBanner(inv.registry.get("local"), a.ssh_port!);
-    const message = banner ? `VM is running and SSH accessible on port ${a.ssh_port}` : `VM is running; SSH on port ${a.ssh_port} does not answer yet`;
-    return { ssh_port: a.ssh_port!, status: "running", process_running: true, ssh_accessible: Boolean(banner), message, name: proc.name ?? null, pid: proc.pid, accelerator: null };
+    const message = banner
+      ? `VM is running and SSH accessible on port ${a.ssh_port}`
+      : `VM is running; SSH on port ${a.ssh_port} does not answer yet`;
+    return {
+      ssh_port: a.ssh_port!,
+      status: "running",
+      process_running: true,
+      ssh_accessible: Boolean(banner),
+      message,
+      name: proc.name ?? null,
+      pid: proc.pid,
+      accelerator: null,
+    };
   },
 });

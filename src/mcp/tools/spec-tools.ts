@@ -27,7 +27,14 @@ export const getVmSpec = defineTool({
   title: "Read a VM spec",
   description: "Return vms/NAME.yaml as text (comments included) and as parsed data, plus its validation problems if any. Changes nothing.",
   input: { name: vmName },
-  output: { name: z.string(), file: z.string(), yaml: z.string(), spec: z.record(z.string(), z.unknown()).nullable(), valid: z.boolean(), problems: z.array(z.string()) },
+  output: {
+    name: z.string(),
+    file: z.string(),
+    yaml: z.string(),
+    spec: z.record(z.string(), z.unknown()).nullable(),
+    valid: z.boolean(),
+    problems: z.array(z.string()),
+  },
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run({ name }, _c, ctx) {
     const { s, problems } = await specOf(ctx.dir, name);
@@ -44,7 +51,17 @@ export const listVmSpecs = defineTool({
   description: "List the spec files in vms/ with their main fields and every validation problem (file:line:col: field: message). Changes nothing.",
   input: {},
   output: {
-    specs: z.array(z.object({ name: z.string(), file: z.string(), host: z.string(), state: z.string(), arch: z.string().nullable(), vcpus: z.number(), memory: z.number() })),
+    specs: z.array(
+      z.object({
+        name: z.string(),
+        file: z.string(),
+        host: z.string(),
+        state: z.string(),
+        arch: z.string().nullable(),
+        vcpus: z.number(),
+        memory: z.number(),
+      }),
+    ),
     invalid: z.array(z.string()),
     problems: z.array(z.string()),
   },
@@ -52,7 +69,15 @@ export const listVmSpecs = defineTool({
   async run(_a, _c, ctx) {
     const fleet = await loadSpecs(ctx.dir);
     return {
-      specs: fleet.specs.map((s) => ({ name: s.name, file: s.file, host: s.spec.host, state: s.spec.state, arch: s.spec.arch ?? null, vcpus: s.spec.vcpus, memory: s.spec.memory })),
+      specs: fleet.specs.map((s) => ({
+        name: s.name,
+        file: s.file,
+        host: s.spec.host,
+        state: s.spec.state,
+        arch: s.spec.arch ?? null,
+        vcpus: s.spec.vcpus,
+        memory: s.spec.memory,
+      })),
       invalid: fleet.invalid,
       problems: fleet.issues.map(formatIssue),
     };
@@ -64,7 +89,7 @@ export const applyVmSpec = defineTool({
   title: "Write a VM spec and apply it",
   description:
     "Create or change vms/NAME.yaml, keeping its comments: give `spec` (the whole spec; keys left out are removed) or `patch` (only the keys to " +
-    "change; null removes a key; dotted keys like \"ssh.port\" work). The result is validated first (problems with line and field, nothing " +
+    'change; null removes a key; dotted keys like "ssh.port" work). The result is validated first (problems with line and field, nothing ' +
     "written). Then, unless reconcile is false, that VM is reconciled. state: absent (deletes the VM and its disks) and lifting protected: true " +
     "are the person's decisions: they are asked first.",
   input: {
@@ -74,7 +99,16 @@ export const applyVmSpec = defineTool({
     reconcile: z.boolean().default(true),
     confirm: z.boolean().optional().describe("only for state: absent or lifting protected, after the person agreed"),
   },
-  output: { success: z.boolean(), message: z.string(), file: z.string(), created: z.boolean(), yaml: z.string(), plan: z.array(actionShape), plan_text: z.string(), results: z.array(actionShape) },
+  output: {
+    success: z.boolean(),
+    message: z.string(),
+    file: z.string(),
+    created: z.boolean(),
+    yaml: z.string(),
+    plan: z.array(actionShape),
+    plan_text: z.string(),
+    results: z.array(actionShape),
+  },
   annotations: { readOnlyHint: false, destructiveHint: true },
   async run(a, call, ctx) {
     if ((a.spec === undefined) === (a.patch === undefined)) throw new QfleetError("BAD_INPUT", "give exactly one of spec or patch");
@@ -92,9 +126,14 @@ export const applyVmSpec = defineTool({
     if (old.protected === true && after("protected") !== true)
       await call.confirm(`This lifts protected: true from VM ${a.name}: afterwards it can be deleted or replaced.`, a.confirm);
     if (after("state") === "absent" && old.state !== "absent")
-      await call.confirm(`state: absent deletes VM ${a.name} (now, or at the next reconcile): the files qemu-fleet made for it, its disks included.`, a.confirm);
+      await call.confirm(
+        `state: absent deletes VM ${a.name} (now, or at the next reconcile): the files qemu-fleet made for it, its disks included.`,
+        a.confirm,
+      );
     const w = await writeSpec(LOCAL, ctx.dir, a.name, changes);
-    const r = a.reconcile ? await reconcileFor(ctx, call, [a.name], { tolerateFailure: true }) : await reconcileFor(ctx, call, [a.name], { dryRun: true });
+    const r = a.reconcile
+      ? await reconcileFor(ctx, call, [a.name], { tolerateFailure: true })
+      : await reconcileFor(ctx, call, [a.name], { dryRun: true });
     return {
       success: r.outcome.ok,
       message: r.outcome.message,

@@ -9,10 +9,9 @@ const FIXTURES = join(ROOT, "test/fixtures/specs");
 /** Runs the built CLI; execa strips the final newline of stdout and stderr. */
 const qfleet = (...args: string[]) => execa("node", [CLI, ...args], { reject: false, cwd: ROOT });
 
-beforeAll(async () => {
-  // The binary under test is the built one; the build's own verdict is `npm run build`.
-  await execa("npm", ["run", "build"], { cwd: ROOT, reject: false });
-  expect(existsSync(CLI)).toBe(true);
+beforeAll(() => {
+  // the binary under test is the built one: `npm test` builds before it runs the suite
+  expect(existsSync(CLI), `${CLI} is missing: run npm run build`).toBe(true);
 });
 
 describe("qfleet validate", () => {
@@ -53,7 +52,9 @@ describe("qfleet validate", () => {
   it("explains a folder without vms/ and exits 1", async () => {
     const r = await qfleet("validate", "-C", FIXTURES);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toBe(`error: no vms/ folder in ${FIXTURES}\n  hint: run qfleet in the folder that holds vms/ (and hosts.yaml), or point at it with -C DIR`);
+    expect(r.stderr).toBe(
+      `error: no vms/ folder in ${FIXTURES}\n  hint: run qfleet in the folder that holds vms/ (and hosts.yaml), or point at it with -C DIR`,
+    );
     const j = await qfleet("validate", "-C", FIXTURES, "--json");
     expect(JSON.parse(j.stdout)).toMatchObject({ success: false, error: { code: "NOT_FOUND" } });
   });
