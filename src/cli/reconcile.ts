@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { formatIssue } from "../spec/load.js";
 import { renderAction, renderPlan } from "../plan/render.js";
 import { defaultStopTimeoutMs, reconcile, type ReconcileOptions } from "../fleet/reconcile.js";
+import { problemsInScope } from "../fleet/outcome.js";
 import { eventsView } from "./events-view.js";
 import { positiveInt, seconds } from "./options.js";
 import { action, printJson } from "./output.js";
@@ -70,7 +71,7 @@ async function run(f: Flags): Promise<number> {
     onEvent: view?.onEvent,
     onPlan: (plan, inv) => {
       if (f.json) return;
-      for (const i of inv.fleet.issues) process.stderr.write(`${formatIssue(i)}\n`);
+      for (const i of problemsInScope(inv.fleet.issues, inv.scope)) process.stderr.write(`${formatIssue(i)}\n`);
       process.stdout.write(renderPlan(plan, { verbose: f.verbose }) + "\n");
     },
   };
@@ -98,7 +99,8 @@ async function run(f: Flags): Promise<number> {
     const ok = r.results.filter((x) => x.ok).length;
     process.stdout.write(`Applied: ${ok} succeeded, ${r.results.length - ok} failed.\n`);
   }
-  if (r.issues.length) process.stderr.write(`${r.issues.length} problem(s) in specs: those VMs were left untouched (qfleet validate shows them).\n`);
+  const n = r.outcome.problems.length;
+  if (n) process.stderr.write(`${n} problem(s) in specs: those VMs were left untouched (qfleet validate shows them).\n`);
   for (const a of r.plan.actions.filter((x) => x.kind === "refused" && r.applied)) process.stderr.write(`refused: ${renderAction(a)[0]}\n`);
   return r.outcome.exitCode;
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { posix } from "node:path";
-import { LOCAL } from "../hosts/local.js";
-import { formatIssue, loadFleet, type Fleet } from "../spec/load.js";
+import { validateFleet } from "../fleet/validate.js";
+import { formatIssue, type Fleet } from "../spec/load.js";
 import { action, printJson } from "./output.js";
 
 /**
@@ -33,7 +33,7 @@ Each problem is printed as FILE:LINE:COL: FIELD: message, e.g.
   vms/web1.yaml:4:9: memory: expected a size such as 512M, 2G, 2GiB, 4096M or a plain number of bytes
 Exit codes: 0 all valid, 3 problems found, 1 could not run (e.g. no vms/ folder).`,
     )
-    .action(action(async (opts: Opts) => report(await loadFleet(LOCAL, opts.dir, { checkPaths: opts.checkPaths }), Boolean(opts.json))));
+    .action(action(async (opts: Opts) => report(await validateFleet(opts.dir, { checkPaths: opts.checkPaths }), Boolean(opts.json))));
 }
 
 function report(fleet: Fleet, json: boolean): number {

@@ -28,9 +28,12 @@ export interface OutcomeMode {
   scope?: string[];
 }
 
+/** The spec problems a run about `scope` answers for: its VMs' files and the fleet-wide ones. */
+export const problemsInScope = (issues: SpecIssue[], scope?: string[]): SpecIssue[] =>
+  issues.filter((i) => !scope || !i.file.startsWith(`${VMS_DIR}/`) || scope.includes(vmNameOf(i.file)));
+
 export function outcomeOf(plan: Plan, results: ActionResult[], issues: SpecIssue[], mode: OutcomeMode): Outcome {
-  const inScope = (i: SpecIssue) => !mode.scope || !i.file.startsWith(`${VMS_DIR}/`) || mode.scope.includes(vmNameOf(i.file));
-  const problems = issues.filter(inScope);
+  const problems = problemsInScope(issues, mode.scope);
   const failures = [
     ...results.filter((r) => !r.ok).map((r) => `${r.vm}: ${r.error?.message ?? "failed"}`),
     ...plan.actions.filter((a) => FAILED_KINDS.has(a.kind)).map((a) => `${a.vm}: ${a.kind}: ${a.reason}`),

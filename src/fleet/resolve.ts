@@ -4,8 +4,10 @@ import { HostRegistry } from "../hosts/registry.js";
 import { chooseAccel, type AccelSetting } from "../qemu/accel.js";
 import { probeCaps } from "../qemu/caps.js";
 import { vcpuProblem } from "../qemu/limits.js";
-import type { DesiredVm, FleetSelf } from "../plan/types.js";
-import { DEFAULT_VM_DIR, resolveVm } from "../spec/defaults.js";
+import type { Host } from "../hosts/host.js";
+import type { Accel } from "../qemu/accel.js";
+import type { DesiredVm, FleetSelf, LaunchProblem } from "../plan/types.js";
+import { DEFAULT_VM_DIR, resolveVm, type ResolvedVm } from "../spec/defaults.js";
 import { loadFleet, type Fleet, type LoadedSpec } from "../spec/load.js";
 import { instancePaths, socketPathProblem } from "../state/paths.js";
 
@@ -59,16 +61,10 @@ export async function resolveFleet(dir: string, opts: ResolveOptions = {}): Prom
       );
       try {
         const host = registry.get(name);
-        const caps = await probeCaps(host);
-        const hostArch = caps.arch === "other" ? "x86_64" : caps.arch;
         for (const s of mine) {
-          const vm = resolveVm(s.spec, { hostArch, hostVmDir: settings.vm_dir, envVmDir: env, file: s.file });
-          const accel = chooseAccel(vm.arch, vm.accel, settings.accel as AccelSetting | undefined, caps);
-          const launchProblems = [socketPathProblem(instancePaths(vm.instanceDir)), await vcpuProblem(host, vm, accel.accel)].filter(
-            (p) => p !== null,
-          );
-          desired.push({ vm, accel, ...(launchProblems.length && { launchProblems }) });
-          dirs.add(vm.vmDir);
+          const d = await resolveOn(host, settings, s);
+          desired.push(d);
+          dirs.add(d.vm.vmDir);
         }
       } catch (e) {
         const err = toQfleetError(e);
@@ -82,6 +78,26 @@ export async function resolveFleet(dir: string, opts: ResolveOptions = {}): Prom
   desired.sort((a, b) => a.vm.name.localeCompare(b.vm.name));
   const self: FleetSelf = { id: fleet.identity?.id ?? null, dir: fleet.dir, machine: thisMachine() };
   return { fleet, registry, desired, vmDirs, ...(scope && { scope }), hostErrors, self };
+}
+
+/**
+ * One spec on its host: the machine's defaults filled in (arch, vm_dir: spec > hosts.yaml >
+ * $QFLEET_VM_DIR > default), the accelerator chosen, and what QEMU there would refuse.
+ */
+export async function resolveOn(host: Host, settings: { vm_dir?: string; accel?: string }, s: LoadedSpec): Promise<DesiredVm> {
+  const caps = await probeCaps(host);
+  const hostArch = caps.arch === "other" ? "x86_64" : caps.arch;
+  const vm = resolveVm(s.spec, { hostArch, hostVmDir: settings.vm_dir, envVmDir: process.env.QFLEET_VM_DIR || undefined, file: s.file });
+  const accel = chooseAccel(vm.arch, vm.accel, settings.accel as AccelSetting | undefined, caps);
+  const launchProblems = await launchProblemsOf(host, vm, accel.accel);
+  return { vm, accel, ...(launchProblems.length && { launchProblems }) };
+}
+
+/** What QEMU on `host` would refuse about `vm` before it starts: too long a socket path, too many vCPUs. */
+export async function launchProblemsOf(host: Host, vm: ResolvedVm, accel: Accel): Promise<LaunchProblem[]> {
+  const socket = socketPathProblem(instancePaths(vm.instanceDir));
+  const vcpus = await vcpuProblem(host, vm, accel);
+  return [...(socket ? [{ field: "vm_dir" as const, message: socket }] : []), ...(vcpus ? [{ field: "vcpus" as const, message: vcpus }] : [])];
 }
 
 /** A VM on a host that could not be probed: resolved with guesses, only ever planned as unknown. */

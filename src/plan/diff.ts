@@ -134,7 +134,7 @@ const actualOf = (a: ActualVm, ownership: Ownership): NonNullable<Action["actual
 function planOne(d: DesiredVm, a: ActualVm | undefined, opts: PlanOptions): Action {
   const action = planInstance(d, a, opts);
   if (d.launchProblems?.length && launches(action))
-    return { ...refused(d, d.launchProblems.join("; "), action.changes), ...(action.actual && { actual: action.actual }) };
+    return { ...refused(d, d.launchProblems.map((p) => p.message).join("; "), action.changes), ...(action.actual && { actual: action.actual }) };
   return action;
 }
 

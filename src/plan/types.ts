@@ -36,7 +36,13 @@ export interface DesiredVm {
   vm: ResolvedVm;
   accel: AccelChoice;
   /** Why QEMU could not launch it as specified on its host (too long a socket path, too many vCPUs): refused before any change. */
-  launchProblems?: string[];
+  launchProblems?: LaunchProblem[];
+}
+
+/** Why QEMU would refuse a VM as specified, with the spec field to blame (validate locates it there). */
+export interface LaunchProblem {
+  field: "vcpus" | "vm_dir";
+  message: string;
 }
 
 /** The fleet a plan is made for: its id (null before its fleet.yaml exists), folder and machine. */

@@ -39,5 +39,5 @@ async function ask(host: Host, vm: Pick<ResolvedVm, "arch" | "vcpus">, accel: Ac
       .split("\n")
       .find((l) => l.trim())
       ?.replace(/^qemu-system-\w+: /, "") ?? `exit ${r.exitCode}`;
-  return `vcpus: QEMU on ${host.name} does not take ${vm.vcpus} vCPUs for this machine: ${why}`;
+  return `QEMU on ${host.name} does not take ${vm.vcpus} vCPUs for this machine: ${why}`;
 }

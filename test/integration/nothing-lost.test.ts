@@ -107,7 +107,7 @@ describe("nothing lost", () => {
     f.spec("deep", stubSpec(`vm_dir: ${deep}\n`));
     const plan = await f.qfleet(["plan", "--only", "many,deep"]);
     expect(plan.stdout).toMatch(
-      /! refused many: vcpus: QEMU on local does not take 300 vCPUs for this machine: .*max CPUs supported by machine 'pc-q35-[\d.]+' is 288/,
+      /! refused many: QEMU on local does not take 300 vCPUs for this machine: .*max CPUs supported by machine 'pc-q35-[\d.]+' is 288/,
     );
     expect(plan.stdout).toMatch(/! refused deep: the QMP socket path .* is \d+ bytes; unix sockets allow at most 107/);
     expect((await f.qfleet(["reconcile", "--only", "many,deep"])).exitCode).toBe(1);

@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -57,6 +57,24 @@ describe("qfleet validate", () => {
     );
     const j = await qfleet("validate", "-C", FIXTURES, "--json");
     expect(JSON.parse(j.stdout)).toMatchObject({ success: false, error: { code: "NOT_FOUND" } });
+  });
+
+  it("locates what this machine's QEMU would refuse at launch: too many vCPUs, too long a socket path", async () => {
+    const dir = mkdtempSync("/tmp/qfv-");
+    try {
+      mkdirSync(join(dir, "vms"));
+      writeFileSync(join(dir, "vms", "many.yaml"), "# too many\nmemory: 64M\nvcpus: 300\naccel: tcg\n");
+      writeFileSync(join(dir, "vms", "deep.yaml"), `memory: 64M\nvm_dir: /tmp/${"d".repeat(100)}\n`);
+      writeFileSync(join(dir, "vms", "fine.yaml"), "memory: 64M\nvcpus: 8\n");
+      const r = await qfleet("validate", "-C", dir);
+      expect(r.exitCode).toBe(3);
+      const lines = r.stdout.split("\n");
+      expect(lines[0]).toMatch(/^vms\/deep\.yaml:2:9: vm_dir: the QMP socket path \/tmp\/d+\/deep\/qmp\.sock is 119 bytes; unix sockets allow at most 107/);
+      expect(lines[1]).toMatch(/^vms\/many\.yaml:3:8: vcpus: QEMU on local does not take 300 vCPUs for this machine: .*is 288$/);
+      expect(lines[2]).toBe("2 problems in 2 of 3 specs");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("has help with an example", async () => {
