@@ -2,7 +2,7 @@ import { QfleetError } from "../errors.js";
 import { reconcile, type ReconcileResult } from "../fleet/reconcile.js";
 import { KIND_LABEL } from "../plan/render.js";
 import { LOCAL } from "../hosts/local.js";
-import { resolveAdhocHost } from "../spec/hosts-edit.js";
+import { resolveAdhocHost, type AdhocHostArgs } from "../spec/hosts-edit.js";
 import type { ToolCall, ToolContext } from "./tool.js";
 
 /**
@@ -61,15 +61,10 @@ export function checkPasswordAllowed(ctx: ToolContext, pwd: string | undefined):
 export async function hostFromArgs(ctx: ToolContext, a: RemoteArgs): Promise<{ name: string; label: string; passwords?: Record<string, string> }> {
   checkPasswordAllowed(ctx, a.ssh_pwd);
   if (a.host === undefined) return { name: "local", label: "localhost" };
-  const args = { host: a.host, ssh_port: a.ssh_port, ssh_user: a.ssh_user, ssh_key: a.ssh_key, ssh_pwd: a.ssh_pwd };
-  const r = await resolveAdhocHost(LOCAL, ctx.dir, args, { add: !ctx.readOnly }); // a read-only server writes nothing, hosts.yaml included
+  const { host, ssh_port, ssh_user, ssh_key, ssh_pwd } = a;
+  const r = await resolveAdhocHost(LOCAL, ctx.dir, { host, ssh_port, ssh_user, ssh_key, ssh_pwd }, { add: !ctx.readOnly }); // a read-only server writes nothing, hosts.yaml included
   return { name: r.name, label: r.name === "local" ? "localhost" : a.host, ...(r.password !== undefined && { passwords: { [r.name]: r.password } }) };
 }
 
-export interface RemoteArgs {
-  host?: string;
-  ssh_port?: number;
-  ssh_user?: string;
-  ssh_pwd?: string;
-  ssh_key?: string;
-}
+/** The remote-host arguments as a tool receives them (see remoteArgs): all optional. */
+export type RemoteArgs = Partial<AdhocHostArgs>;
