@@ -25,7 +25,11 @@ describe("host conditions", () => {
       process.kill(p, "SIGKILL");
       await waitGone(p);
     }
-    for (const m of mounts.reverse()) await execa("umount", [m], { reject: false });
+    // a killed QEMU's files can stay busy for a moment: retry, then detach lazily (never leave a mount behind)
+    for (const m of mounts.reverse()) {
+      for (let i = 0; i < 25 && (await execa("umount", [m], { reject: false })).exitCode !== 0; i++) await new Promise((r) => setTimeout(r, 200));
+      await execa("umount", ["-l", m], { reject: false });
+    }
     await f.cleanup();
   });
 
