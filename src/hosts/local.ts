@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { runLocal } from "./local-run.js";
 import { promises as fs } from "node:fs";
 import net from "node:net";
 import { hostname } from "node:os";
@@ -7,8 +8,6 @@ import type { Duplex } from "node:stream";
 import { QfleetError, toQfleetError } from "../errors.js";
 import type { FileStat, Host, HostChild, RunOptions, RunResult } from "./host.js";
 
-const DEFAULT_TIMEOUT_MS = 60_000;
-
 /** This machine's name, as instance owners and lock holders record it. */
 export const thisMachine = (): string => hostname();
 
@@ -16,59 +15,8 @@ export const thisMachine = (): string => hostname();
 export class LocalHost implements Host {
   readonly name = "local";
 
-  /* node:child_process rather than execa: execa costs ~70 ms of import on every CLI start
-     (measured with bench/), and this is all the process handling the Host contract needs. */
   run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
-    if (argv.length === 0) return Promise.reject(new QfleetError("BAD_INPUT", "empty command"));
-    const [file, ...args] = argv;
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    return new Promise((resolve, reject) => {
-      const child = spawn(file, args, {
-        stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-        signal: opts.signal,
-        detached: true, // own process group: Ctrl-C on our terminal must not kill an action in flight
-      });
-      let timedOut = false;
-      // our own timer (not spawn's `timeout`, which keeps the process alive when spawning failed)
-      const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill("SIGKILL")), timeoutMs) : undefined;
-      let stdout = "";
-      let stderr = "";
-      let spawnError: NodeJS.ErrnoException | undefined;
-      child.stdout!.setEncoding("utf8").on("data", (c: string) => {
-        stdout += c;
-        opts.onStdout?.(c);
-      });
-      child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-      if (opts.input !== undefined) child.stdin!.end(opts.input);
-      child.on("error", (e: NodeJS.ErrnoException) => {
-        spawnError = e;
-        if (child.pid === undefined) finish(null, null); // never started: no 'close' follows
-      });
-      child.on("close", (code, signal) => finish(code, signal));
-      let settled = false;
-      function finish(code: number | null, signal: NodeJS.Signals | null) {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (spawnError?.code === "ENOENT") return reject(new QfleetError("MISSING_TOOL", `${file}: command not found`, { command: argv }));
-        if (spawnError?.name === "AbortError") return reject(new QfleetError("COMMAND_FAILED", `${file} was cancelled`, { command: argv, stderr }));
-        if (spawnError) return reject(new QfleetError("COMMAND_FAILED", `${file} failed: ${spawnError.message}`, { command: argv, stderr }));
-        if (timedOut) {
-          return reject(new QfleetError("TIMEOUT", `${file} did not finish within ${Math.round(timeoutMs / 1000)} s`, { command: argv, stderr }));
-        }
-        const exitCode = code ?? 128;
-        if (exitCode !== 0 && !opts.allowFailure) {
-          return reject(
-            new QfleetError("COMMAND_FAILED", `${file} exited ${code ?? `on ${signal}`}: ${firstLine(stderr) || firstLine(stdout)}`, {
-              command: argv,
-              exitCode,
-              stderr,
-            }),
-          );
-        }
-        resolve({ stdout, stderr, exitCode });
-      }
-    });
+    return runLocal(argv, opts);
   }
 
   async readFile(p: string): Promise<string> {
@@ -195,15 +143,6 @@ async function statWith(fn: typeof fs.stat | typeof fs.lstat, p: string): Promis
     if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
     throw toQfleetError(e);
   }
-}
-
-function firstLine(s: string): string {
-  return (
-    s
-      .split("\n")
-      .map((l) => l.trim())
-      .find((l) => l.length > 0) ?? ""
-  );
 }
 
 async function wrap<T>(fn: () => Promise<T>): Promise<T> {

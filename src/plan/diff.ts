@@ -1,7 +1,7 @@
 import { describeOwner } from "../spec/fleet-id.js";
 import type { ActualVm, HostState } from "../state/types.js";
-import { diffFields } from "./fields.js";
-import { launches, refusePortConflicts } from "./ports.js";
+import { actualOf, ownershipOf, planOne, refused } from "./instance.js";
+import { refusePortConflicts } from "./ports.js";
 import type { Action, ActionKind, DesiredVm, FleetSelf, Plan } from "./types.js";
 
 export interface PlanOptions {
@@ -13,9 +13,7 @@ export interface PlanOptions {
   only?: string[];
 }
 
-type Ownership = "mine" | "unowned" | "foreign";
-export const ownershipOf = (a: ActualVm, self: FleetSelf): Ownership =>
-  !a.applied?.owner ? "unowned" : a.applied.owner.id === self.id ? "mine" : "foreign";
+export { ownershipOf } from "./instance.js";
 
 /**
  * Pure: (desired, actual) -> Plan. One action per VM name per host. Contracts:
@@ -116,81 +114,4 @@ export function planChanges(desired: DesiredVm[], hosts: HostState[], invalid: s
   const summary: Partial<Record<ActionKind, number>> = {};
   for (const a of checked) summary[a.kind] = (summary[a.kind] ?? 0) + 1;
   return { actions: checked, summary };
-}
-
-function refused(d: DesiredVm, reason: string, changes: Action["changes"] = []): Action {
-  return { vm: d.vm.name, host: d.vm.host, kind: "refused", reason, changes, desired: d };
-}
-
-const actualOf = (a: ActualVm, ownership: Ownership): NonNullable<Action["actual"]> => ({
-  power: a.power,
-  pid: a.pid,
-  instanceDir: a.instanceDir,
-  protected: Boolean(a.applied?.vm.protected),
-  hash: a.applied?.hash,
-  owned: ownership === "mine",
-});
-
-function planOne(d: DesiredVm, a: ActualVm | undefined, opts: PlanOptions): Action {
-  const action = planInstance(d, a, opts);
-  if (d.launchProblems?.length && launches(action))
-    return { ...refused(d, d.launchProblems.map((p) => p.message).join("; "), action.changes), ...(action.actual && { actual: action.actual }) };
-  return action;
-}
-
-function planInstance(d: DesiredVm, a: ActualVm | undefined, opts: PlanOptions): Action {
-  const base = { vm: d.vm.name, host: d.vm.host, desired: d };
-  if (!a?.applied) {
-    if (d.vm.state === "absent") return { ...base, kind: "noop", reason: "absent, as the spec says", changes: [] };
-    return { ...base, kind: "create", reason: "no instance yet", changes: [], finalState: d.vm.state === "running" ? "running" : "stopped" };
-  }
-  const ownership = ownershipOf(a, opts.self);
-  const actual = actualOf(a, ownership);
-  const withActual = { ...base, actual };
-  const live = a.pid !== undefined; // a QEMU process exists (running, paused or broken)
-
-  if (d.vm.state === "absent") {
-    if (d.vm.protected || actual.protected)
-      return { ...withActual, kind: "refused", reason: "protected: set protected: false first to delete it", changes: [] };
-    return { ...withActual, kind: "delete", reason: "state: absent", changes: [] };
-  }
-  const changes = diffFields(a.applied.vm, a.applied.accel, d.vm, d.accel.accel);
-  if (ownership === "unowned")
-    changes.push({
-      field: "owner",
-      from: null,
-      to: describeOwner({ id: opts.self.id ?? "(new)", dir: opts.self.dir }),
-      class: "live",
-      note: "adopted: made before qemu-fleet recorded owners",
-    });
-  if (changes.some((c) => c.class === "refused")) return { ...withActual, kind: "refused", reason: "a change would lose data", changes };
-  if (changes.some((c) => c.class === "replace")) {
-    if (!opts.allowReplace)
-      return { ...withActual, kind: "refused", reason: "needs replacing (new disks, data not kept): pass --allow-replace", changes };
-    if (actual.protected) return { ...withActual, kind: "refused", reason: "protected: a replace would delete its disks", changes };
-    return { ...withActual, kind: "replace", reason: "arch, firmware or disk identity changed", changes, finalState: d.vm.state };
-  }
-  const restart = changes.some((c) => c.class === "restart");
-  if (live) {
-    if (d.vm.state === "stopped") return { ...withActual, kind: "stop", reason: "state: stopped", changes, finalState: "stopped" };
-    if (a.power === "broken")
-      return {
-        ...withActual,
-        kind: "update-restart",
-        reason: `QEMU is broken (${a.reasons.join("; ")}): restarting`,
-        changes,
-        finalState: "running",
-      };
-    if (restart) return { ...withActual, kind: "update-restart", reason: "these changes need a restart", changes, finalState: "running" };
-    if (changes.length) return { ...withActual, kind: "update-live", reason: "applied live through QMP", changes, finalState: "running" };
-    if (a.power === "paused") return { ...withActual, kind: "start", reason: `paused (${a.qmpStatus}): resuming`, changes, finalState: "running" };
-    return { ...withActual, kind: "noop", reason: "running, as the spec says", changes };
-  }
-  const offline = changes.map((c) => ({ ...c, class: "offline" as const }));
-  if (d.vm.state === "running") {
-    const why = a.reasons.some((r) => r.startsWith("stale pidfile")) ? "not running (QEMU exited or was killed)" : "stopped";
-    return { ...withActual, kind: "start", reason: `state: running, but ${why}`, changes: offline, finalState: "running" };
-  }
-  if (changes.length) return { ...withActual, kind: "update-offline", reason: "applied while stopped", changes: offline, finalState: "stopped" };
-  return { ...withActual, kind: "noop", reason: "stopped, as the spec says", changes };
 }
