@@ -76,7 +76,7 @@ async function create(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
   await refuseSymlinks(ctx.host, vm.instanceDir, filesFor(vm));
   const existing = await ownRecord(ctx, vm.instanceDir);
   const rec = existing ?? (await writeApplied(ctx.host, vm, accel, { owner: ctx.owner, claim: filesFor(vm) }));
-  const { steps } = await prepareFiles(ctx.host, vm, rec, ctx.owner);
+  const { steps } = await prepareFiles(ctx.host, vm, rec, ctx.owner, a.desired!.seed);
   if (a.finalState !== "running") return { steps: [...steps, "created (stopped)"] };
   return launch(a, ctx, steps);
 }
@@ -99,7 +99,13 @@ async function start(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
     return { steps: ["resumed"], pid };
   }
   ctx.progress("preparing disks");
-  const { steps } = await prepareFiles(ctx.host, vm, rec ?? (await writeApplied(ctx.host, vm, a.desired!.accel, { owner: ctx.owner })), ctx.owner);
+  const { steps } = await prepareFiles(
+    ctx.host,
+    vm,
+    rec ?? (await writeApplied(ctx.host, vm, a.desired!.accel, { owner: ctx.owner })),
+    ctx.owner,
+    a.desired!.seed,
+  );
   return launch(a, ctx, steps);
 }
 
@@ -117,7 +123,7 @@ async function stop(a: Action, ctx: ExecContext, graceful: boolean): Promise<Exe
 async function applyOffline(a: Action, ctx: ExecContext): Promise<string[]> {
   const { vm, accel } = a.desired!;
   const rec = (await ownRecord(ctx, vm.instanceDir))!;
-  const { steps, record } = await prepareFiles(ctx.host, vm, rec, ctx.owner);
+  const { steps, record } = await prepareFiles(ctx.host, vm, rec, ctx.owner, a.desired!.seed);
   await writeApplied(ctx.host, vm, accel, { previous: record, owner: ctx.owner });
   return [...steps, "configuration recorded"];
 }

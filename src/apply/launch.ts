@@ -4,6 +4,7 @@ import type { AccelChoice } from "../qemu/accel.js";
 import { buildArgv } from "../qemu/argv.js";
 import { probeCaps } from "../qemu/caps.js";
 import { SYSTEM_PACKAGES, UEFI_PACKAGES } from "../qemu/firmware.js";
+import type { DesiredVm } from "../plan/types.js";
 import type { ResolvedVm } from "../spec/defaults.js";
 import { filesFor, instancePaths, ownedFiles, socketPathProblem } from "../state/paths.js";
 import type { AppliedRecord, InstanceOwner } from "../state/types.js";
@@ -21,6 +22,7 @@ export async function prepareFiles(
   vm: ResolvedVm,
   rec: AppliedRecord,
   owner: InstanceOwner,
+  seed?: DesiredVm["seed"],
 ): Promise<{ steps: string[]; record: AppliedRecord }> {
   const p = instancePaths(vm.instanceDir);
   const names = filesFor(vm);
@@ -31,6 +33,11 @@ export async function prepareFiles(
     const fw = await uefiFirmware(host, vm);
     await host.run(["cp", fw.vars, p.uefiVars]);
     steps.push("UEFI variable store copied");
+  }
+  // a seed is (re)written when missing or when its content changed (a new instance-id): cloud-init then runs again
+  if (seed && (!(await host.lstat(p.seed)) || rec.vm.cloudInit?.instanceId !== seed.instanceId)) {
+    await host.writeFile(p.seed, seed.image(), { mode: 0o600 });
+    steps.push(`cloud-init seed written (instance-id ${seed.instanceId})`);
   }
   steps.push(...(await ensureDisks(host, vm, ownedFiles(record))));
   return { steps, record };

@@ -1,14 +1,12 @@
 import type { HeldLock } from "../apply/lock.js";
 import { applyPlan, type ActionResult, type ApplyEvent } from "../apply/run.js";
-import { LOCAL } from "../hosts/local.js";
 import { planChanges } from "../plan/diff.js";
-import { CHANGING_KINDS, type Plan } from "../plan/types.js";
-import { FLEET_FILE } from "../spec/fleet-id.js";
+import type { Plan } from "../plan/types.js";
 import type { SpecIssue } from "../spec/load.js";
-import { ensureFleetIdentity } from "../spec/write.js";
 import { discoverFleet, type Inventory } from "./inventory.js";
 import { lockFleet, releaseAll } from "./lock.js";
 import { outcomeOf, type Outcome } from "./outcome.js";
+import { prepareFleetFiles } from "./prepare.js";
 import { resolveFleet } from "./resolve.js";
 
 export interface ReconcileOptions {
@@ -66,15 +64,9 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
     const inv: Inventory = { ...resolved, hosts: await discoverFleet(resolved) };
     const planFor = () => planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { ...opts, self: inv.self });
     let plan = planFor();
-    const notes: string[] = [];
-    if (applying && inv.self.id === null && plan.actions.some((a) => CHANGING_KINDS.has(a.kind))) {
-      // the first change this fleet makes needs its identity: made now, the plan made again with it
-      const made = await ensureFleetIdentity(LOCAL, inv.fleet.dir);
-      inv.self.id = made.identity.id;
-      if (made.created)
-        notes.push(`created ${FLEET_FILE}: this fleet's identity (id ${made.identity.id}), recorded as the owner of its VMs; commit it to git`);
-      plan = planFor();
-    }
+    const prepared = applying ? await prepareFleetFiles(inv, plan) : { notes: [], changed: false };
+    if (prepared.changed) plan = planFor(); // with this fleet's identity and key, made just now
+    const notes = prepared.notes;
     opts.onPlan?.(plan, inv);
     const results = applying
       ? await applyPlan(plan, {

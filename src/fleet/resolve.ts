@@ -10,6 +10,7 @@ import type { DesiredVm, FleetSelf, LaunchProblem } from "../plan/types.js";
 import { DEFAULT_VM_DIR, resolveVm, type ResolvedVm } from "../spec/defaults.js";
 import { loadFleet, type Fleet, type LoadedSpec } from "../spec/load.js";
 import { instancePaths, socketPathProblem } from "../state/paths.js";
+import { withSeed } from "./seed.js";
 
 /**
  * A fleet's specs resolved for the hosts they run on: what a run is about, before it locks or
@@ -62,7 +63,7 @@ export async function resolveFleet(dir: string, opts: ResolveOptions = {}): Prom
       try {
         const host = registry.get(name);
         for (const s of mine) {
-          const d = await resolveOn(host, settings, s);
+          const d = await resolveOn(host, settings, s, fleet.dir);
           desired.push(d);
           dirs.add(d.vm.vmDir);
         }
@@ -84,13 +85,14 @@ export async function resolveFleet(dir: string, opts: ResolveOptions = {}): Prom
  * One spec on its host: the machine's defaults filled in (arch, vm_dir: spec > hosts.yaml >
  * $QFLEET_VM_DIR > default), the accelerator chosen, and what QEMU there would refuse.
  */
-export async function resolveOn(host: Host, settings: { vm_dir?: string; accel?: string }, s: LoadedSpec): Promise<DesiredVm> {
+export async function resolveOn(host: Host, settings: { vm_dir?: string; accel?: string }, s: LoadedSpec, fleetDir: string): Promise<DesiredVm> {
   const caps = await probeCaps(host);
   const hostArch = caps.arch === "other" ? "x86_64" : caps.arch;
-  const vm = resolveVm(s.spec, { hostArch, hostVmDir: settings.vm_dir, envVmDir: process.env.QFLEET_VM_DIR || undefined, file: s.file });
+  const bare = resolveVm(s.spec, { hostArch, hostVmDir: settings.vm_dir, envVmDir: process.env.QFLEET_VM_DIR || undefined, file: s.file });
+  const { vm, seed, problem } = await withSeed(fleetDir, bare);
   const accel = chooseAccel(vm.arch, vm.accel, settings.accel as AccelSetting | undefined, caps);
-  const launchProblems = await launchProblemsOf(host, vm, accel.accel);
-  return { vm, accel, ...(launchProblems.length && { launchProblems }) };
+  const launchProblems = [...(await launchProblemsOf(host, vm, accel.accel)), ...(problem ? [problem] : [])];
+  return { vm, accel, ...(launchProblems.length && { launchProblems }), ...(seed && { seed }) };
 }
 
 /** What QEMU on `host` would refuse about `vm` before it starts: too long a socket path, too many vCPUs. */

@@ -16,7 +16,7 @@ export async function validateFleet(dir: string, opts: LoadOptions = {}): Promis
   const fleet = await loadFleet(LOCAL, dir, opts);
   const extra: SpecIssue[] = [];
   for (const s of fleet.specs.filter((x) => x.spec.host === "local")) {
-    const { launchProblems = [] } = await resolveOn(LOCAL, fleet.hosts.local, s);
+    const { launchProblems = [] } = await resolveOn(LOCAL, fleet.hosts.local, s, fleet.dir);
     if (!launchProblems.length) continue;
     const file = specLabel(s.file);
     const { locate, raw } = validateVmText(s.text, file, s.file);

@@ -48,7 +48,8 @@ export interface Host {
   readonly name: string;
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
   readFile(path: string): Promise<string>;
-  writeFile(path: string, data: string, opts?: { mode?: number }): Promise<void>;
+  /** Atomic (a temp file in the same folder, then rename); a string is written as UTF-8. */
+  writeFile(path: string, data: string | Buffer, opts?: { mode?: number }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   /**
    * Removes a file (a symlink itself, never its target), or a folder and everything in it with

@@ -23,7 +23,7 @@ export class LocalHost implements Host {
     return wrap(() => fs.readFile(p, "utf8"));
   }
 
-  async writeFile(p: string, data: string, opts: { mode?: number } = {}): Promise<void> {
+  async writeFile(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
     const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${Date.now()}.tmp`);
     await wrap(async () => {
       try {

@@ -24,13 +24,25 @@ export function diffFields(from: ResolvedVm, fromAccel: string, to: ResolvedVm, 
   cmp("iso", from.iso ?? null, to.iso ?? null, "live");
   cmp("forwards", hostForwards(from), hostForwards(to), "live");
   cmp("protected", from.protected, to.protected, "live");
+  cmp(
+    "cloud_init",
+    from.cloudInit ?? null,
+    to.cloudInit ?? null,
+    "restart",
+    "a new seed: cloud-init runs its per-instance steps again at the next boot",
+  );
   const n = Math.max(from.disks.length, to.disks.length);
   for (let i = 0; i < n; i++) {
     const a = from.disks[i];
     const b = to.disks[i];
     const field = `disks.${i}`;
     if (!a) {
-      cmp(field, null, describeDisk(b), "restart", "new disk, created before the next start");
+      const note = b.managed
+        ? "new disk, created before the next start"
+        : b.size !== undefined
+          ? "attached at the next start (created if missing)"
+          : "attached at the next start";
+      cmp(field, null, describeDisk(b), "restart", note);
       continue;
     }
     if (!b) {

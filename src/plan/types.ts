@@ -37,11 +37,16 @@ export interface DesiredVm {
   accel: AccelChoice;
   /** Why QEMU could not launch it as specified on its host (too long a socket path, too many vCPUs): refused before any change. */
   launchProblems?: LaunchProblem[];
+  /**
+   * The cloud-init seed to write into the instance folder (vm.cloudInit set). `image` makes the
+   * bytes when needed: a function, so a plan printed as JSON carries no seed content.
+   */
+  seed?: { instanceId: string; withFleetKey: boolean; image: () => Buffer };
 }
 
 /** Why QEMU would refuse a VM as specified, with the spec field to blame (validate locates it there). */
 export interface LaunchProblem {
-  field: "vcpus" | "vm_dir";
+  field: "vcpus" | "vm_dir" | "cloud_init";
   message: string;
 }
 

@@ -6,6 +6,8 @@ export interface LaunchPaths {
   pidfile: string;
   qmp: string;
   serial: string;
+  qga: string;
+  seed: string;
 }
 
 /** Everything besides the spec that decides a QEMU command line. */
@@ -20,6 +22,9 @@ export interface LaunchContext {
 export const qemuEscape = (v: string): string => v.replaceAll(",", ",,");
 
 export const qemuBinary = (vm: Pick<ResolvedVm, "arch">): string => `qemu-system-${vm.arch}`;
+
+/** The virtio-serial port name qemu-guest-agent listens on in the guest. */
+export const QGA_CHANNEL = "org.qemu.guest_agent.0";
 
 /** The device ids the executors address through QMP. */
 export const DEVICE_IDS = { cdrom: "cdrom0", netdev: "net0" } as const;
@@ -65,6 +70,9 @@ export function buildArgv(vm: ResolvedVm, ctx: LaunchContext): string[] {
   opt("-chardev", `file,id=serial0,path=${qemuEscape(paths.serial)}`, "-serial", "chardev:serial0");
   opt("-device", "virtio-rng-pci");
   opt("-device", "virtio-balloon-pci,id=balloon0"); // memory figures for the monitor (QMP query-balloon)
+  // the guest agent's channel: status reads the guest's addresses and OS, stop and exec fall back on it
+  opt("-chardev", `socket,id=qga0,path=${qemuEscape(paths.qga)},server=on,wait=off`);
+  opt("-device", "virtio-serial-pci,id=vser0", "-device", `virtserialport,chardev=qga0,name=${QGA_CHANNEL}`);
 
   if (vm.firmware === "uefi" && ctx.uefi) {
     opt("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(ctx.uefi.code)}`);
@@ -75,6 +83,12 @@ export function buildArgv(vm: ResolvedVm, ctx: LaunchContext): string[] {
   for (const d of vm.disks) {
     opt("-drive", `file=${qemuEscape(d.path)},if=none,id=disk${d.index},format=${d.format},discard=unmap`);
     opt("-device", `virtio-blk-pci,drive=disk${d.index},id=vd${d.index},bootindex=${bootindex++}`);
+  }
+
+  if (vm.cloudInit) {
+    // the NoCloud seed on virtio: every cloud kernel sees it (Debian's has no AHCI for a CD-ROM)
+    opt("-drive", `file=${qemuEscape(paths.seed)},if=none,id=seed0,format=raw,readonly=on`);
+    opt("-device", "virtio-blk-pci,drive=seed0,id=vdseed");
   }
 
   const media = vm.iso ? `,file=${qemuEscape(vm.iso)},format=raw` : "";

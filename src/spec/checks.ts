@@ -51,6 +51,8 @@ export async function checkPaths(host: Host, c: CheckedSpec, only: (field: strin
   if (s.iso !== undefined) wanted.push({ path: ["iso"], file: s.iso, what: "ISO image" });
   if (s.boot) wanted.push({ path: ["boot", "kernel"], file: s.boot.kernel, what: "kernel" });
   if (s.boot?.initrd !== undefined) wanted.push({ path: ["boot", "initrd"], file: s.boot.initrd, what: "initrd" });
+  if (typeof s.cloud_init === "object" && s.cloud_init.user_data !== undefined)
+    wanted.push({ path: ["cloud_init", "user_data"], file: s.cloud_init.user_data, what: "cloud-init user_data file" });
   s.disks.forEach((d, i) => {
     if (d.path === undefined || (!d.overlay && d.size !== undefined)) return;
     const path = shorthand ? ["disk"] : ["disks", i, "path"];

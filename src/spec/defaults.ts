@@ -2,6 +2,9 @@ import { posix } from "node:path";
 import type { Accel, Arch } from "./fields.js";
 import type { VmSpec } from "./schema.js";
 
+/** The login user cloud-init creates when the spec names none. */
+export const DEFAULT_CLOUD_USER = "qfleet";
+
 /** Where instance folders live when neither the spec, the host nor $QFLEET_VM_DIR says. */
 export const DEFAULT_VM_DIR = "/var/lib/qemu";
 
@@ -43,6 +46,11 @@ export interface ResolvedVm {
   ssh?: { port: number };
   forwards: { host: number; guest: number; proto: "tcp" | "udp" }[];
   protected: boolean;
+  /**
+   * The cloud-init seed qemu-fleet makes (absent: none). `instanceId` names the seed's content
+   * (user, keys, user_data, the fleet's key): it changes exactly when the seed must be made again.
+   */
+  cloudInit?: { user: string; keys: string[]; userData?: string; instanceId?: string };
   vmDir: string;
   instanceDir: string;
   file?: string;
@@ -84,10 +92,17 @@ export function resolveVm(spec: VmSpec, ctx: ResolveContext): ResolvedVm {
     ...(spec.ssh && { ssh: { port: spec.ssh.port } }),
     forwards: spec.forwards.map((f) => ({ host: f.host, guest: f.guest, proto: f.proto })),
     protected: spec.protected,
+    ...(spec.cloud_init && { cloudInit: cloudInitOf(spec.cloud_init) }),
     vmDir,
     instanceDir,
     ...(ctx.file !== undefined && { file: ctx.file }),
   };
+}
+
+function cloudInitOf(c: NonNullable<VmSpec["cloud_init"]>): NonNullable<ResolvedVm["cloudInit"]> {
+  if (c === true) return { user: DEFAULT_CLOUD_USER, keys: [] };
+  if (c === false) throw new Error("cloudInitOf: false means no seed");
+  return { user: c.user, keys: [...c.ssh_authorized_keys], ...(c.user_data !== undefined && { userData: c.user_data }) };
 }
 
 function resolveDisk(d: VmSpec["disks"][number], index: number, instanceDir: string): ResolvedDisk {

@@ -39,6 +39,31 @@ const Forward = z.strictObject({
   proto: z.enum(["tcp", "udp"]).default("tcp"),
 });
 
+/** An authorized_keys line (a public key), never a private key. */
+const PublicKey = z
+  .string()
+  .regex(/^(?:[^\n]*\s)?(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9-]+@openssh\.com)\s+AAAA[A-Za-z0-9+/]+=*(?:\s[^\n]*)?$/, {
+    error: (iss) =>
+      /PRIVATE KEY/.test(String(iss.input))
+        ? "this is a private key: give the public one (the .pub file's line)"
+        : "expected an SSH public key such as ssh-ed25519 AAAA... user@host",
+  });
+
+const CloudInit = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Linux user name: lowercase letters, digits, '_' and '-'" })
+        .default("qfleet")
+        .describe("the login user cloud-init creates, with sudo and the fleet's SSH key; default qfleet"),
+      ssh_authorized_keys: z.array(PublicKey).default([]).describe("more public keys for that user (the fleet's own key is always added)"),
+      user_data: Path.optional().describe("a cloud-init user-data file merged in (#cloud-config, a script, ...); relative to the spec file"),
+    }),
+  ])
+  .describe("a cloud-init NoCloud seed for stock cloud images: true, or { user, ssh_authorized_keys, user_data }; false or absent: none");
+
 const VmObject = z
   .strictObject({
     name: Name.optional().describe("optional; must equal the file's name when given"),
@@ -59,6 +84,7 @@ const VmObject = z
       .describe("SSH into the guest through 127.0.0.1:port"),
     forwards: z.array(Forward).default([]).describe("host ports forwarded to guest ports"),
     protected: z.boolean().default(false).describe("refuse to delete this VM"),
+    cloud_init: CloudInit.optional(),
     vm_dir: Path.optional().describe("where instance folders live; default: the host's vm_dir, $QFLEET_VM_DIR, /var/lib/qemu"),
   })
   .meta({ title: "qemu-fleet VM spec", description: "One VM of a qemu-fleet: vms/NAME.yaml" });

@@ -7,6 +7,14 @@ import type { Host } from "../hosts/host.js";
  * files to names goes through here.
  */
 export const VMS_DIR = "vms";
+/** The fleet's private files (its SSH key, the guests' host keys): never in git. */
+export const PRIVATE_DIR = ".qfleet";
+
+/** Where the fleet's private things live: `.qfleet/` beside vms/ (the fleet's .gitignore lists it). */
+export const privatePaths = (dir: string) => {
+  const p = posix.join(posix.resolve(dir), PRIVATE_DIR);
+  return { dir: p, key: posix.join(p, "id_ed25519"), publicKey: posix.join(p, "id_ed25519.pub"), knownHosts: posix.join(p, "known_hosts") };
+};
 const EXTS = [".yaml", ".yml"];
 
 /** A spec file name: ends in .yaml or .yml and is not hidden (editor temp files are). */

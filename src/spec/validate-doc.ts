@@ -54,6 +54,8 @@ function absolutize(spec: VmSpec, dir: string): VmSpec {
       boot: { ...spec.boot, kernel: abs(spec.boot.kernel), ...(spec.boot.initrd !== undefined && { initrd: abs(spec.boot.initrd) }) },
     }),
     disks: spec.disks.map((d) => (d.path === undefined ? d : { ...d, path: abs(d.path) })),
+    ...(typeof spec.cloud_init === "object" &&
+      spec.cloud_init.user_data !== undefined && { cloud_init: { ...spec.cloud_init, user_data: abs(spec.cloud_init.user_data) } }),
   };
 }
 

@@ -13,6 +13,10 @@ export interface InstancePaths {
   qmp: string;
   serial: string;
   uefiVars: string;
+  /** The guest agent's channel (virtio-serial org.qemu.guest_agent.0). */
+  qga: string;
+  /** The cloud-init NoCloud seed (a small FAT disk labelled cidata). */
+  seed: string;
 }
 
 export const MAX_SOCKET_PATH = 107;
@@ -29,18 +33,21 @@ export function instancePaths(instanceDir: string): InstancePaths {
     qmp: j("qmp.sock"),
     serial: j("serial.log"),
     uefiVars: j("uefi-vars.fd"),
+    qga: j("qga.sock"),
+    seed: j("seed.img"),
   };
 }
 
 /** Files every instance has or may have once QEMU ran: listed as ours when it is created. */
-export const BASE_FILES = [RECORD_FILE, "qemu.pid", "qmp.sock", "serial.log"];
+export const BASE_FILES = [RECORD_FILE, "qemu.pid", "qmp.sock", "qga.sock", "serial.log"];
 
 /** Names of every file qemu-fleet makes for `vm` in its instance folder (claimed before made). */
-export function filesFor(vm: Pick<ResolvedVm, "firmware" | "disks" | "instanceDir">): string[] {
+export function filesFor(vm: Pick<ResolvedVm, "firmware" | "disks" | "instanceDir" | "cloudInit">): string[] {
   const p = instancePaths(vm.instanceDir);
   return [
     ...BASE_FILES,
     ...(vm.firmware === "uefi" ? [path.posix.basename(p.uefiVars)] : []),
+    ...(vm.cloudInit ? [path.posix.basename(p.seed)] : []),
     ...vm.disks.filter((d) => d.managed && path.posix.dirname(d.path) === vm.instanceDir).map((d) => path.posix.basename(d.path)),
   ];
 }

@@ -37,13 +37,27 @@ describe("buildArgv", () => {
     expect(valueOf(a, "-pidfile")).toEqual(["/vms/web1/qemu.pid"]);
     expect(valueOf(a, "-qmp")).toEqual(["unix:/vms/web1/qmp.sock,server=on,wait=off"]);
     expect(valueOf(a, "-name")).toEqual(["web1,process=qfleet-web1,debug-threads=on"]);
-    expect(valueOf(a, "-chardev")).toEqual(["file,id=serial0,path=/vms/web1/serial.log"]);
+    expect(valueOf(a, "-chardev")).toEqual([
+      "file,id=serial0,path=/vms/web1/serial.log",
+      "socket,id=qga0,path=/vms/web1/qga.sock,server=on,wait=off",
+    ]);
+    expect(valueOf(a, "-device")).toContain("virtserialport,chardev=qga0,name=org.qemu.guest_agent.0");
     expect(valueOf(a, "-device")).toEqual(
       expect.arrayContaining(["virtio-rng-pci", "virtio-net-pci,netdev=net0,id=nic0,romfile=", "virtio-balloon-pci,id=balloon0"]),
     );
     expect(valueOf(a, "-netdev")).toEqual(["user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=tcp:127.0.0.1:8080-:80"]);
     expect(valueOf(a, "-drive")[0]).toBe("file=/vms/web1/disk0.qcow2,if=none,id=disk0,format=qcow2,discard=unmap");
     expect(valueOf(a, "-device")).toContain("virtio-blk-pci,drive=disk0,id=vd0,bootindex=1");
+  });
+
+  it("attaches a cloud-init seed read-only on virtio, after the VM's own disks, only when the spec has one", () => {
+    const seeded = buildArgv(vm({ cloudInit: { user: "qfleet", keys: [], instanceId: "i-1" } }), { accel: "tcg", paths });
+    expect(valueOf(seeded, "-drive")).toContain("file=/vms/web1/seed.img,if=none,id=seed0,format=raw,readonly=on");
+    expect(valueOf(seeded, "-device")).toContain("virtio-blk-pci,drive=seed0,id=vdseed");
+    expect(valueOf(seeded, "-device").indexOf("virtio-blk-pci,drive=seed0,id=vdseed")).toBeGreaterThan(
+      valueOf(seeded, "-device").indexOf("virtio-blk-pci,drive=disk0,id=vd0,bootindex=1"),
+    );
+    expect(valueOf(buildArgv(vm(), { accel: "tcg", paths }), "-drive").join(" ")).not.toContain("seed");
   });
 
   it("never binds a forward to every interface", () => {

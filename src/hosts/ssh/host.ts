@@ -44,7 +44,7 @@ export class SshHost implements Host {
     return this.conn.files((f) => f.readFile(p));
   }
 
-  writeFile(p: string, data: string, opts: { mode?: number } = {}): Promise<void> {
+  writeFile(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
     return this.conn.files((f) => f.writeFile(p, data, opts.mode));
   }
 

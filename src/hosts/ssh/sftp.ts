@@ -28,7 +28,7 @@ export class SftpFiles {
     return this.wrap(p, () => call<string | Buffer>((cb) => this.sftp.readFile(p, "utf8", cb as never)).then(String));
   }
 
-  async writeFile(p: string, data: string, mode = 0o644): Promise<void> {
+  async writeFile(p: string, data: string | Buffer, mode = 0o644): Promise<void> {
     const tmp = path.posix.join(
       path.posix.dirname(p),
       `.${path.posix.basename(p)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`,
