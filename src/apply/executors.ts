@@ -111,9 +111,10 @@ async function start(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
 
 async function stop(a: Action, ctx: ExecContext, graceful: boolean): Promise<ExecOutcome> {
   const dir = a.actual!.instanceDir;
-  await ownRecord(ctx, dir);
-  ctx.progress(graceful ? "shutting down (ACPI powerdown)" : "stopping");
-  const method = await stopQemu(ctx.host, dir, await currentPid(ctx, dir), { graceful, timeoutMs: ctx.stopTimeoutMs });
+  const rec = await ownRecord(ctx, dir);
+  ctx.progress(graceful ? "shutting down (ACPI powerdown, then the guest agent)" : "stopping");
+  const stopOpts = { graceful, timeoutMs: ctx.stopTimeoutMs, startedAt: rec?.startedAt, progress: ctx.progress };
+  const method = await stopQemu(ctx.host, dir, await currentPid(ctx, dir), stopOpts);
   const steps = [method === "not-running" ? "was not running" : `stopped (${method})`];
   if (a.desired && a.changes.length) steps.push(...(await applyOffline(a, ctx)));
   return { steps, stopMethod: method };

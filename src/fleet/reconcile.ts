@@ -62,7 +62,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   try {
     if (applying) locks = await lockFleet(resolved, opts.waitSeconds);
     const inv: Inventory = { ...resolved, hosts: await discoverFleet(resolved) };
-    const planFor = () => planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { ...opts, self: inv.self });
+    const planFor = () => planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { ...opts, self: inv.self, now: Date.now() });
     let plan = planFor();
     const prepared = applying ? await prepareFleetFiles(inv, plan) : { notes: [], changed: false };
     if (prepared.changed) plan = planFor(); // with this fleet's identity and key, made just now

@@ -5,6 +5,8 @@ import { refusePortConflicts } from "./ports.js";
 import type { Action, ActionKind, DesiredVm, FleetSelf, Plan } from "./types.js";
 
 export interface PlanOptions {
+  /** The time the plan is made at (ms), for notes such as "started 5 s ago". */
+  now?: number;
   /** The fleet planning: it changes only its own instances (and adopts those without owner). */
   self: FleetSelf;
   prune?: boolean;

@@ -2,11 +2,13 @@ import { describeOwner } from "../spec/fleet-id.js";
 import type { ActualVm } from "../state/types.js";
 import { diffFields } from "./fields.js";
 import { launches } from "./ports.js";
-import type { Action, DesiredVm, FleetSelf } from "./types.js";
+import { BOOT_WINDOW_MS, type Action, type DesiredVm, type FleetSelf } from "./types.js";
 
 export interface InstanceOptions {
   self: FleetSelf;
   allowReplace?: boolean;
+  /** The time the plan is made at (ms), for "started N s ago": a pure plan reads no clock. */
+  now?: number;
 }
 
 type Ownership = "mine" | "unowned" | "foreign";
@@ -34,10 +36,19 @@ export const actualOf = (a: ActualVm, ownership: Ownership): NonNullable<Action[
  * QEMU is refused when QEMU could not take the VM (launchProblems).
  */
 export function planOne(d: DesiredVm, a: ActualVm | undefined, opts: InstanceOptions): Action {
-  const action = planInstance(d, a, opts);
+  const action = withBootNote(planInstance(d, a, opts), a, opts.now);
   if (d.launchProblems?.length && launches(action))
     return { ...refused(d, d.launchProblems.map((p) => p.message).join("; "), action.changes), ...(action.actual && { actual: action.actual }) };
   return action;
+}
+
+/** A stop planned for a VM that may still be booting says so: it takes longer than a booted guest's. */
+function withBootNote(action: Action, a: ActualVm | undefined, now?: number): Action {
+  const started = a?.applied?.startedAt ? Date.parse(a.applied.startedAt) : NaN;
+  if (now === undefined || a?.pid === undefined || !["stop", "update-restart"].includes(action.kind)) return action;
+  if (!Number.isFinite(started) || now - started >= BOOT_WINDOW_MS) return action;
+  const note = `started ${Math.max(0, Math.round((now - started) / 1000))} s ago and may still be booting: the stop asks again while its console shows it booting, and uses the guest agent once it answers`;
+  return { ...action, reason: `${action.reason} (${note})` };
 }
 
 function planInstance(d: DesiredVm, a: ActualVm | undefined, opts: InstanceOptions): Action {

@@ -49,6 +49,12 @@ export function renderAction(a: Action): string[] {
     out.push(`    ${v.arch}, ${v.vcpus} vCPU, ${humanSize(v.memory)}, firmware ${v.firmware}, then ${a.finalState}`);
     for (const d of v.disks)
       out.push(`    + disk ${d.index}: ${d.path} (${d.format}${d.size ? `, ${humanSize(d.size)}` : ""}${d.base ? `, overlay of ${d.base}` : ""})`);
+    if (v.iso)
+      out.push(`    + iso: ${v.iso}${v.arch === "x86_64" ? " (on q35's SATA CD-ROM: installers see it, Debian's cloud kernel does not)" : ""}`);
+    if (v.cloudInit)
+      out.push(
+        `    + cloud-init seed: user ${v.cloudInit.user}, the fleet's SSH key${v.cloudInit.keys.length ? ` and ${v.cloudInit.keys.length} more` : ""}${v.cloudInit.userData ? `, user_data ${v.cloudInit.userData}` : ""}`,
+      );
     if (v.ssh) out.push(`    ssh on 127.0.0.1:${v.ssh.port}`);
   }
   if (a.desired && ["create", "start", "update-restart", "replace"].includes(a.kind)) {

@@ -76,6 +76,9 @@ export interface Plan {
   summary: Partial<Record<ActionKind, number>>;
 }
 
+/** A VM started less than this long ago may still be in firmware or early boot, where ACPI is ignored. */
+export const BOOT_WINDOW_MS = 180_000;
+
 /** Kinds that mean the spec cannot be made true now: a run with one of them has failed. */
 export const FAILED_KINDS: ReadonlySet<ActionKind> = new Set(["refused", "unknown"]);
 

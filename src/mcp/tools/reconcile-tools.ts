@@ -19,7 +19,7 @@ export const planTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: true },
   async run({ names: only }, _c, ctx) {
     const inv = await loadInventory(ctx.dir, { only });
-    const plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { only, self: inv.self });
+    const plan = planChanges(inv.desired, inv.hosts, inv.fleet.invalid, { only, self: inv.self, now: Date.now() });
     return { actions: plan.actions.map(actionData), summary: plan.summary, text: renderPlan(plan), problems: inv.fleet.issues.map(formatIssue) };
   },
 });
