@@ -4,12 +4,16 @@ import net from "node:net";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL } from "../../src/hosts/local.js";
+import { guestExec, guestInfo, guestShutdown } from "../../src/qemu/qga-exec.js";
 import { ensureCloudImage, type CloudImage } from "../helpers/cloud-image.js";
 
 /**
  * The Debian 12 cloud image fixture boots under plain QEMU (TCG) with a hand-made NoCloud seed:
  * cloud-init creates the user `tester` with our key, sshd answers, and qemu-guest-agent answers
- * on its virtio-serial port. No qfleet involved: this proves the fixture itself.
+ * on its virtio-serial port. No qfleet involved in the boot: this proves the fixture itself, and then
+ * drives the real agent with src/qemu/qga*.ts (info, exec, a time limit that really ends the command,
+ * a graceful powerdown).
  */
 const BOOT_MS = 240_000;
 // Building the image needs root (loop devices, mount, chroot): the builder says so and this fails, never skips.
@@ -28,7 +32,7 @@ describe("Debian 12 cloud image fixture (real QEMU, TCG, cloud-init NoCloud seed
 
   beforeAll(async () => {
     img = await ensureCloudImage();
-    dir = mkdtempSync("/tmp/cloudfix-");
+    dir = mkdtempSync("/tmp/qga-cloudfix-");
     await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "cloudfix-tester", "-f", key()]);
     const pub = readFileSync(`${key()}.pub`, "utf8").trim();
 
@@ -59,7 +63,7 @@ describe("Debian 12 cloud image fixture (real QEMU, TCG, cloud-init NoCloud seed
     const overlay = path.join(dir, "overlay.qcow2");
     await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-b", img.path, "-F", "qcow2", overlay]);
 
-    port = await freePortInRange(20000, 20999);
+    port = await freePortInRange(21000, 21999);
     const args = [
       "-machine",
       "q35",
@@ -160,6 +164,45 @@ describe("Debian 12 cloud image fixture (real QEMU, TCG, cloud-init NoCloud seed
     }
     throw new Error(`the guest agent did not answer on ${qgaSock()}: ${lastErr}`);
   }, 90_000);
+
+  it("src/qemu/qga: guestInfo, guestExec (stdin, a time limit that really ends it), then guestShutdown powers the VM off", async () => {
+    expect(bootToSshMs, "the guest never booted").toBeTypeOf("number");
+    let t0 = Date.now();
+    const info = await guestInfo(LOCAL, qgaSock());
+    const infoMs = Date.now() - t0;
+    expect(info, "no guest agent answered").not.toBeNull();
+    expect(info!.os?.id).toBe("debian");
+    expect(info!.hostname).toBe("cloudfix");
+    expect(info!.addresses).toContainEqual(expect.objectContaining({ address: "10.0.2.15", family: "ipv4", prefix: 24 }));
+    expect(info!.addresses.some((a) => a.address.startsWith("127.") || a.address === "::1")).toBe(false);
+
+    t0 = Date.now();
+    const osRelease = await guestExec(LOCAL, qgaSock(), ["cat", "/etc/os-release"], { timeoutMs: 10_000 });
+    const execMs = Date.now() - t0;
+    expect(osRelease).toMatchObject({ exitCode: 0, timedOut: false, truncated: false });
+    expect(osRelease.stdout).toContain("bookworm");
+    console.log(`qga: guestInfo ${infoMs} ms, guestExec round trip (cat /etc/os-release) ${execMs} ms (TCG)`);
+
+    const input = 'line one\nit\'s "quoted" $HOME\n';
+    const echoed = await guestExec(LOCAL, qgaSock(), ["sh", "-c", "cat"], { stdin: input, timeoutMs: 10_000 });
+    expect(echoed).toMatchObject({ exitCode: 0, stdout: input, timedOut: false });
+
+    t0 = Date.now();
+    const slept = await guestExec(LOCAL, qgaSock(), ["sleep", "30"], { timeoutMs: 3000 });
+    const sleptMs = Date.now() - t0;
+    console.log(`qga: sleep 30 under a 3 s limit came back after ${sleptMs} ms: ${JSON.stringify(slept)}`);
+    expect(slept.timedOut).toBe(true);
+    expect(sleptMs).toBeLessThan(6000);
+    const left = await guestExec(LOCAL, qgaSock(), ["pgrep", "-x", "sleep"], { timeoutMs: 10_000 });
+    expect(left.exitCode, `a sleep is still running in the guest: ${left.stdout}`).toBe(1);
+
+    t0 = Date.now();
+    expect(await guestShutdown(LOCAL, qgaSock(), "powerdown")).toBe(true);
+    const exited = await Promise.race([qemu!.then((r) => r.exitCode), sleep(60_000).then(() => "still running")]);
+    console.log(`qga: guest-shutdown powerdown -> QEMU exited (${exited}) after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(exited, await serialTail(15)).toBe(0); // a guest poweroff: QEMU exits 0 by itself
+    expect(alive(qemuPid!)).toBe(false);
+  }, 120_000);
 
   // -------------------------------------------------------------------------------------------
   function ssh(command: string, timeoutMs: number) {
