@@ -14,6 +14,7 @@ type Register = (program: Command) => void;
 const MODULES: [string[], () => Promise<Register>][] = [
   [["reconcile", "plan"], () => import("./reconcile.js").then((m) => m.registerReconcile)],
   [["status"], () => import("./status.js").then((m) => m.registerStatus)],
+  [["ssh"], () => import("./ssh.js").then((m) => m.registerSsh)],
   [["list", "ls"], () => import("./list.js").then((m) => m.registerList)],
   [["start", "stop"], () => import("./power.js").then((m) => m.registerPower)],
   [["validate"], () => import("./validate.js").then((m) => m.registerValidate)],

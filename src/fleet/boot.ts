@@ -18,6 +18,8 @@ export interface BootRequest {
   firmware?: "bios" | "uefi";
   /** Boot a copy-on-write overlay (the image is never written). */
   overlay: boolean;
+  /** The spec's cloud_init (true, false, or a block). */
+  cloudInit: boolean | { ssh_authorized_keys?: string[]; user?: string };
 }
 
 /** The first SSH port tried when none is asked for. */
@@ -78,6 +80,7 @@ export async function declareBootVm(dir: string, r: BootRequest): Promise<{ name
     ...(r.firmware && { firmware: r.firmware }),
     disks: [r.overlay ? { path: image, overlay: true } : { path: image, format: info.format }],
     ssh: { port },
+    cloud_init: r.cloudInit,
     state: "running",
   });
   return { name, file, port };

@@ -1,14 +1,17 @@
 import { specHash } from "../apply/applied.js";
 import { QfleetError } from "../errors.js";
-import type { SshJump } from "../hosts/registry.js";
 import type { Inventory } from "./inventory.js";
 import { planChanges } from "../plan/diff.js";
 import type { FieldChange } from "../plan/types.js";
-import { probeSshBanner } from "../state/ssh-probe.js";
+import type { ResolvedVm } from "../spec/defaults.js";
+import { instancePaths } from "../state/paths.js";
 import type { ActualVm } from "../state/types.js";
+import { guestTarget, type GuestTarget } from "./guest.js";
+import { readiness, type Readiness } from "./readiness.js";
+import { sshArgv, sshCommandLine, type LoginSpec } from "./ssh-command.js";
 
 /** What `qfleet status NAME` and the MCP status tools report about one declared VM. */
-export interface VmStatus {
+export interface VmStatus extends Partial<Readiness> {
   name: string;
   host: string;
   /** running | paused | stopped | broken | not-created | absent | unknown (its host could not be reached) */
@@ -20,8 +23,9 @@ export interface VmStatus {
   accelerator_reason?: string;
   ssh_port?: number;
   ssh_accessible: boolean;
-  ssh_banner?: string;
+  /** The exact command that logs in from this machine (with the fleet's key for a cloud-init guest). */
   ssh_command?: string;
+  ssh_user?: string;
   uptime_seconds?: number;
   spec_hash?: string;
   running_hash?: string;
@@ -33,11 +37,18 @@ export interface VmStatus {
 }
 
 /**
- * Status of a declared VM (or an instance without spec). `waitSshMs` keeps probing until the
- * SSH banner arrives or the time is up; `host` limits the search to one host. Throws NOT_FOUND
- * when neither a spec nor an instance of that name exists (there).
+ * Status of a declared VM (or an instance without spec). For a running VM of this fleet it
+ * also looks inside (see readiness): SSH banner, a real login with the fleet's key for a
+ * cloud-init guest, cloud-init's verdict, the guest agent's addresses, the console's last
+ * lines when not ready. `waitMs` keeps looking until the guest is ready (login_ok for a
+ * cloud-init guest, an SSH banner otherwise) or the time is up; `host` limits the search to
+ * one host. Throws NOT_FOUND when neither a spec nor an instance of that name exists (there).
  */
-export async function vmStatus(inv: Inventory, name: string, opts: { waitSshMs?: number; host?: string } = {}): Promise<VmStatus> {
+export async function vmStatus(
+  inv: Inventory,
+  name: string,
+  opts: { waitMs?: number; host?: string; onWait?: (s: VmStatus) => void } = {},
+): Promise<VmStatus> {
   const onHost = (h: string) => opts.host === undefined || h === opts.host;
   const d = inv.desired.find((x) => x.vm.name === name && onHost(x.vm.host));
   const actual = inv.hosts.flatMap((h) => h.vms).find((v) => v.name === name && onHost(v.host) && (!d || v.instanceDir === d.vm.instanceDir));
@@ -53,26 +64,24 @@ export async function vmStatus(inv: Inventory, name: string, opts: { waitSshMs?:
   }
   const hostName = d?.vm.host ?? actual!.host;
   const hostError = inv.hosts.find((h) => h.host === hostName)?.error; // unreachable: the VM is unknown
-  const host = hostError === undefined ? inv.registry.get(hostName) : null;
   const action = planChanges(d ? [d] : [], inv.hosts, inv.fleet.invalid, { only: [name], self: inv.self }).actions[0];
-  const running = actual?.pid !== undefined;
-  const port = d?.vm.ssh?.port ?? actual?.applied?.vm.ssh?.port;
-  const banner = host && running && port ? await probeSshBanner(host, port, { timeoutMs: opts.waitSshMs ?? 1500 }) : null;
-  const st: VmStatus = {
+  const running = actual?.pid !== undefined && actual.power === "running";
+  const target = running && hostError === undefined ? guestTargetOrNull(inv, name) : null;
+  const vm = actual?.applied?.vm ?? d?.vm;
+  const port = vm?.ssh?.port;
+  const login = target?.login ?? (vm && port ? loginFor(inv, hostName, vm, port) : undefined);
+  const base: VmStatus = {
     name,
     host: hostName,
     status: hostError === undefined ? statusWord(actual, d?.vm.state) : "unknown",
     ...(actual?.qmpStatus && { qmp_status: actual.qmpStatus }),
-    process_running: running,
+    process_running: actual?.pid !== undefined,
     ...(actual?.pid !== undefined && { pid: actual.pid }),
     ...(actual?.applied && { accelerator: actual.applied.accel, accelerator_reason: actual.applied.accelReason }),
     ...(!actual?.applied && d && { accelerator: d.accel.accel, accelerator_reason: d.accel.reason }),
     ...(port && { ssh_port: port }),
-    ssh_accessible: Boolean(banner),
-    ...(banner && { ssh_banner: banner }),
-    ...(port && { ssh_command: sshCommand(inv.registry.sshJump(hostName), port) }),
-    ...(running &&
-      actual?.applied?.startedAt && { uptime_seconds: Math.max(0, Math.round((Date.now() - Date.parse(actual.applied.startedAt)) / 1000)) }),
+    ssh_accessible: false,
+    ...(login && { ssh_command: sshCommandLine(sshArgv(login)), ssh_user: login.user }),
     ...(d && { spec_hash: specHash(d.vm) }),
     ...(actual?.applied && { running_hash: actual.applied.hash }),
     in_sync: action?.kind === "noop",
@@ -81,19 +90,36 @@ export async function vmStatus(inv: Inventory, name: string, opts: { waitSshMs?:
     reasons: hostError === undefined ? (actual?.reasons ?? []) : [`host ${hostName} could not be inspected: ${hostError}`],
     message: "",
   };
-  st.message = message(st);
-  return st;
+  const deadline = Date.now() + (opts.waitMs ?? 0);
+  for (;;) {
+    const r = target ? await readiness(target, target.host, instancePaths(actual!.instanceDir).serial) : null;
+    const started = running && actual?.applied?.startedAt ? Date.parse(actual.applied.startedAt) : NaN;
+    const st: VmStatus = {
+      ...base,
+      ...r,
+      ...(Number.isFinite(started) && { uptime_seconds: Math.max(0, Math.round((Date.now() - started) / 1000)) }),
+    };
+    st.message = message(st);
+    if (!target || isReady(st) || Date.now() >= deadline) return st;
+    opts.onWait?.(st);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
 }
 
-/**
- * The login command that works from this machine: direct for a local VM; for a remote one a
- * two-hop `ssh -J` through the VM's host (its forward is bound to 127.0.0.1 there).
- */
-export function sshCommand(via: SshJump, port: number, user = "root"): string {
-  if (via === "local") return `ssh -p ${port} ${user}@localhost`;
-  const addr = via.address.includes(":") ? `[${via.address}]` : via.address;
-  const jump = `${via.user ? `${via.user}@` : ""}${via.port !== 22 || via.address.includes(":") ? `${addr}:${via.port}` : via.address}`;
-  return `ssh -J ${jump} -p ${port} ${user}@localhost`;
+/** Ready to use: a login as the fleet worked (cloud-init guests), or SSH answers (others). */
+export const isReady = (s: Pick<VmStatus, "login_ok" | "ssh_accessible">): boolean => s.login_ok ?? s.ssh_accessible;
+
+function guestTargetOrNull(inv: Inventory, name: string): GuestTarget | null {
+  try {
+    return guestTarget(inv, name);
+  } catch {
+    return null; // another fleet's VM, or not running after all: looked at from outside only
+  }
+}
+
+/** How one would log in before the VM runs (no host-key entry yet: the first login records it). */
+function loginFor(inv: Inventory, hostName: string, vm: ResolvedVm, port: number): LoginSpec {
+  return { via: inv.registry.sshJump(hostName), port, user: vm.cloudInit?.user ?? "root", ...(vm.cloudInit && { fleetDir: inv.fleet.dir }) };
 }
 
 function statusWord(a: ActualVm | undefined, wanted?: string): string {
@@ -102,14 +128,27 @@ function statusWord(a: ActualVm | undefined, wanted?: string): string {
 }
 
 function message(s: VmStatus): string {
-  if (s.status === "running" && s.ssh_port) {
-    return s.ssh_accessible
-      ? `VM is running and SSH accessible on port ${s.ssh_port}`
-      : `VM is running; SSH on port ${s.ssh_port} does not answer yet`;
-  }
-  if (s.status === "running") return "VM is running";
+  if (s.status === "running" && s.ssh_port) return runningMessage(s);
+  if (s.status === "running") return `VM is running${s.guest ? ` (guest agent: ${s.guest.addresses.join(", ") || "no address yet"})` : ""}`;
   if (s.status === "broken") return `VM is broken: ${s.reasons.join("; ")}`;
   if (s.status === "not-created") return "VM is declared but not created yet (run qfleet reconcile)";
   if (s.status === "unknown") return `VM state is unknown: ${s.reasons.join("; ")}`;
   return `VM is ${s.status}`;
+}
+
+/** What a person needs to know about a running VM with SSH: ready, or what the guest shows instead. */
+function runningMessage(s: VmStatus): string {
+  const seen = s.console?.length ? `; the console shows: "${s.console.at(-1)}"` : "";
+  if (!s.ssh_accessible) {
+    const prompt = s.console?.some((l) => /login:\s*$/.test(l));
+    if (prompt)
+      return `VM is running and the guest is at its login prompt, but SSH on port ${s.ssh_port} does not answer: no network yet? (see the console)`;
+    return `VM is running; SSH on port ${s.ssh_port} does not answer yet (still booting?)${seen}`;
+  }
+  if (s.login_ok === false)
+    return `VM is running and SSH answers on port ${s.ssh_port}, but the login as ${s.ssh_user} failed: ${s.login_error ?? "not yet"} (cloud-init may still be creating the user)${seen}`;
+  if (s.cloud_init === "running") return `VM is running; ${s.ssh_user} can log in on port ${s.ssh_port}, cloud-init is still running${seen}`;
+  if (s.cloud_init === "error")
+    return `VM is running; ${s.ssh_user} can log in on port ${s.ssh_port}, but cloud-init reported an error (cloud-init status --long in the guest)`;
+  return `VM is running and SSH accessible on port ${s.ssh_port}${s.login_ok ? `: ${s.ssh_user} can log in` : ""}`;
 }

@@ -71,3 +71,17 @@ function firstLine(s: string): string {
       .find((l) => l.length > 0) ?? ""
   );
 }
+
+/**
+ * Runs a program attached to this terminal (stdin, stdout and stderr inherited) and resolves
+ * with its exit code: for `qfleet ssh`, where the person talks to the program directly.
+ */
+export function runAttached(argv: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: "inherit" });
+    child.once("error", (e: NodeJS.ErrnoException) =>
+      reject(e.code === "ENOENT" ? new QfleetError("MISSING_TOOL", `${argv[0]}: command not found`, { command: argv }) : e),
+    );
+    child.once("close", (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+  });
+}

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { runLocal } from "./local-run.js";
-import { promises as fs } from "node:fs";
+import { createReadStream, createWriteStream, promises as fs } from "node:fs";
 import net from "node:net";
 import { hostname } from "node:os";
 import path from "node:path";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable, Writable } from "node:stream";
 import { QfleetError, toQfleetError } from "../errors.js";
 import type { FileStat, Host, HostChild, RunOptions, RunResult } from "./host.js";
 
@@ -34,6 +34,27 @@ export class LocalHost implements Host {
         throw e;
       }
     });
+  }
+
+  /** A file on this machine as a stream, with its size (guest copies stream, never load a whole file). */
+  async readStream(p: string): Promise<{ stream: Readable; size: number }> {
+    const st = await this.stat(p);
+    if (!st) throw new QfleetError("NOT_FOUND", `no such file: ${p}`);
+    if (st.kind !== "file") throw new QfleetError("BAD_INPUT", `not a file: ${p}`);
+    return { stream: createReadStream(p), size: st.size };
+  }
+
+  /**
+   * A new file on this machine as a stream: refused (EXISTS) when `p` exists unless `overwrite`;
+   * opened exclusively, so a file appearing meanwhile is never overwritten either. `discard`
+   * removes a partly written file after a failure.
+   */
+  async writeStream(p: string, opts: { overwrite?: boolean } = {}): Promise<{ stream: Writable; discard(): Promise<void> }> {
+    if (!opts.overwrite && (await this.lstat(p)))
+      throw new QfleetError("EXISTS", `${p} exists: not overwritten`, { hint: "choose another path, or pass overwrite" });
+    const stream = createWriteStream(p, { flags: opts.overwrite ? "w" : "wx", mode: 0o644 });
+    await new Promise<void>((resolve, reject) => stream.once("open", () => resolve()).once("error", (e) => reject(toQfleetError(e))));
+    return { stream, discard: () => fs.rm(p, { force: true }) };
   }
 
   async rename(from: string, to: string): Promise<void> {

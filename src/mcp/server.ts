@@ -12,6 +12,7 @@ import { qemuStopVm } from "./tools/qemu-stop-vm.js";
 import { qemuVmStatus } from "./tools/qemu-vm-status.js";
 import { planTool, reconcileTool } from "./tools/reconcile-tools.js";
 import { applyVmSpec, getVmSpec, listVmSpecs } from "./tools/spec-tools.js";
+import { vmCopyFrom, vmCopyTo, vmExec } from "./tools/guest-tools.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -33,6 +34,9 @@ export const TOOLS: AnyTool[] = [
   applyVmSpec,
   planTool,
   reconcileTool,
+  vmExec,
+  vmCopyTo,
+  vmCopyFrom,
 ];
 
 /** A fresh MCP server for one client connection. */

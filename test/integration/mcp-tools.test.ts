@@ -67,8 +67,16 @@ describe("MCP tools (real client, real QEMU)", () => {
       ssh_port: port,
       memory: "256M",
       cpus: 1,
+      cloud_init: false, // the tiny guest is no cloud image: root logs in with its own key
     });
-    expect(boot).toMatchObject({ success: true, name: "golden", ssh_port: port, accelerator: "tcg", ssh_command: `ssh -p ${port} root@localhost` });
+    expect(boot).toMatchObject({
+      success: true,
+      name: "golden",
+      ssh_port: port,
+      accelerator: "tcg",
+      ssh_command: `ssh -p ${port} root@localhost`,
+      ssh_user: "root",
+    });
     expect(isAlive(boot.pid)).toBe(true);
     expect(readFileSync(`${f.dir}/vms/golden.yaml`, "utf8")).toMatch(/overlay: true/);
     let st: Record<string, unknown> = {};

@@ -28,6 +28,10 @@ export const manageVm = defineTool({
     iso: z.string().optional().describe("installer or live ISO attached as a CD-ROM; empty string on modify ejects it"),
     vcpus: z.int().min(1).max(512).optional().describe("vCPUs (default 2)"),
     vm_dir: z.string().optional().describe("where the VM's folder lives (default /var/lib/qemu, or $QFLEET_VM_DIR)"),
+    cloud_init: z
+      .boolean()
+      .default(true)
+      .describe("for create: a cloud-init seed, so a stock cloud image gets user qfleet with sudo and the fleet's SSH key (default true)"),
     confirm: z.boolean().optional().describe("for delete, only after the person agreed (when the client cannot ask them itself)"),
     ...remoteArgs,
   },
@@ -69,6 +73,7 @@ export const manageVm = defineTool({
       const { file } = await writeSpec(LOCAL, ctx.dir, a.name, {
         ...(target.name !== "local" && { host: target.name }),
         ...fields,
+        cloud_init: a.cloud_init,
         state: "running",
       });
       const r = await reconcileFor(ctx, call, [a.name], { passwords });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { declareBootVm } from "../../fleet/boot.js";
 import { loadInventory } from "../../fleet/inventory.js";
 import { NAME_RE } from "../../spec/schema.js";
-import { sshCommand, vmStatus } from "../../fleet/status.js";
+import { isReady, vmStatus } from "../../fleet/status.js";
 import { defineTool } from "../tool.js";
 import { reconcileFor } from "../vm-common.js";
 
@@ -11,7 +11,8 @@ export const qemuBootVm = defineTool({
   title: "Boot a disk image",
   description:
     "Boot an existing disk image (a golden image, a test image) as a VM: writes vms/NAME.yaml for it and reconciles it. By default the VM " +
-    "runs on a copy-on-write overlay so the image itself is never written. Returns at once; then poll qemu_vm_status until ssh_accessible.",
+    "runs on a copy-on-write overlay so the image itself is never written, and gets a cloud-init seed: stock cloud images (Debian, Ubuntu) " +
+    "then create user qfleet with sudo and the fleet's SSH key. With wait_s it waits until that login works; else poll qemu_vm_status.",
   input: {
     image_path: z.string().min(1).describe("the bootable disk image (qcow2 or raw, or any format with overlay: true)"),
     name: z
@@ -34,6 +35,17 @@ export const qemuBootVm = defineTool({
     arch: z.enum(["x86_64", "aarch64", "arm64"]).optional().describe("guest architecture (default: this host's)"),
     firmware: z.enum(["bios", "uefi"]).optional().describe("default bios on x86_64, uefi on aarch64"),
     overlay: z.boolean().default(true).describe("boot a copy-on-write overlay (default true); false writes to the image itself"),
+    cloud_init: z
+      .boolean()
+      .default(true)
+      .describe("give the guest a cloud-init seed (default true): user qfleet with sudo and the fleet's SSH key; false for images that need none"),
+    ssh_authorized_keys: z.array(z.string()).optional().describe("more public keys for the login user"),
+    wait_s: z
+      .int()
+      .min(0)
+      .max(900)
+      .default(0)
+      .describe("wait up to this many seconds until the guest is ready (a login as the fleet works), with progress; 0 returns at once"),
   },
   output: {
     success: z.boolean(),
@@ -42,6 +54,10 @@ export const qemuBootVm = defineTool({
     ssh_port: z.number(),
     accelerator: z.string().optional(),
     ssh_command: z.string(),
+    ssh_user: z.string(),
+    login_ok: z.boolean().optional(),
+    cloud_init: z.string().optional(),
+    message: z.string(),
     spec_file: z.string(),
     note: z.string(),
   },
@@ -56,18 +72,30 @@ export const qemuBootVm = defineTool({
       arch: a.arch,
       firmware: a.firmware,
       overlay: a.overlay,
+      cloudInit: a.cloud_init ? (a.ssh_authorized_keys?.length ? { ssh_authorized_keys: a.ssh_authorized_keys } : true) : false,
     });
     await reconcileFor(ctx, call, [name]);
-    const st = await vmStatus(await loadInventory(ctx.dir, { only: [name] }), name, { waitSshMs: 0 });
+    let waited = 0;
+    const st = await vmStatus(await loadInventory(ctx.dir, { only: [name] }), name, {
+      waitMs: a.wait_s * 1000,
+      onWait: (s) => void call.progress(++waited, undefined, s.message),
+    });
+    const ready = isReady(st);
     return {
       success: true,
       name,
       pid: st.pid,
       ssh_port: port,
       accelerator: st.accelerator,
-      ssh_command: sshCommand("local", port),
+      ssh_command: st.ssh_command!,
+      ssh_user: st.ssh_user!,
+      ...(st.login_ok !== undefined && { login_ok: st.login_ok }),
+      ...(st.cloud_init && { cloud_init: st.cloud_init }),
+      message: st.message,
       spec_file: file,
-      note: `VM booting in the background${a.overlay ? " on an overlay (the image is not written)" : ""}. Poll qemu_vm_status(name: "${name}") until ssh_accessible.`,
+      note: ready
+        ? "The guest is ready: run commands with vm_exec, copy files with vm_copy_to / vm_copy_from, or log in with ssh_command."
+        : `VM booting in the background${a.overlay ? " on an overlay (the image is not written)" : ""}. Call qemu_vm_status(name: "${name}", wait_s: 300) to wait until it is ready.`,
     };
   },
 });
