@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import type { Client, ClientChannel } from "ssh2";
 import { QfleetError } from "../errors.js";
 import { GUEST_KILL_AFTER_S, withGuestTimeout } from "./shell-wrap.js";
+import { sendSignal, sweep } from "./ssh-kill.js";
 
 export interface ExecResult {
   exitCode: number | null;
@@ -42,31 +44,20 @@ class Capture {
 }
 
 /**
- * Sends a signal request on a session channel. ssh2's channel.signal() does nothing once the
- * channel's stdin was ended (it checks `writable`), and ours always is, so the request goes to
- * the protocol directly while the channel is open (ssh2 1.x internals: fragile on upgrade).
- */
-function sendSignal(ch: ClientChannel, name: "TERM" | "KILL"): void {
-  const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, s: string): void } } };
-  try {
-    if (c.outgoing?.state === "open") c._client?._protocol?.signal(c.outgoing.id, name);
-  } catch {
-    // the connection is going away: nothing left to signal
-  }
-}
-
-/**
  * Runs `command` under /bin/sh -c in the guest. Contract: stdin (when given) is written, then
  * stdin is always ended; stdout and stderr are each kept up to maxBytes (default 1 MiB), the
  * rest dropped (`truncated`) while still read so the command never blocks on a full pipe;
  * resolves when the guest closes the channel. At timeoutMs: TERM to the channel's process,
- * KILL_GRACE_MS later KILL and close, and the result has timedOut true and exitCode null; the
- * guest's own `timeout` (when it has one) ends the command too (see withGuestTimeout).
+ * KILL_GRACE_MS later KILL and close, then a sweep (a second command) ends every process that
+ * still carries the command's mark (its children included); the result has timedOut true and
+ * exitCode null. The guest's own `timeout`, when it has one, ends the command too.
  * Rejects only when no command could be started (CONNECTION when the session is gone).
  */
-export function runExec(client: Client, where: string, command: string, opts: ExecOptions): Promise<ExecResult> {
-  if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) throw new QfleetError("BAD_INPUT", `exec timeoutMs must be positive, not ${opts.timeoutMs}`);
-  const line = withGuestTimeout(command, opts.timeoutMs / 1000);
+export async function runExec(client: Client, where: string, command: string, opts: ExecOptions): Promise<ExecResult> {
+  if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0)
+    throw new QfleetError("BAD_INPUT", `exec timeoutMs must be positive, not ${opts.timeoutMs}`);
+  const mark = randomBytes(12).toString("hex");
+  const line = withGuestTimeout(command, opts.timeoutMs / 1000, mark);
   const out = new Capture(opts.maxBytes ?? DEFAULT_MAX_BYTES);
   const err = new Capture(opts.maxBytes ?? DEFAULT_MAX_BYTES);
   const start = Date.now();
@@ -82,8 +73,17 @@ export function runExec(client: Client, where: string, command: string, opts: Ex
       done = true;
       timers.forEach(clearTimeout);
       if (e) return reject(e);
-      const truncated = out.dropped || err.dropped;
-      resolve({ exitCode: timedOut ? null : exitCode, ...(signal && { signal }), stdout: out.text(), stderr: err.text(), truncated, timedOut, durationMs: Date.now() - start });
+      const result = (): ExecResult => ({
+        exitCode: timedOut ? null : exitCode,
+        ...(signal && { signal }),
+        stdout: out.text(),
+        stderr: err.text(),
+        truncated: out.dropped || err.dropped,
+        timedOut,
+        durationMs: Date.now() - start,
+      });
+      if (!timedOut || !channel) return resolve(result());
+      void sweep(client, mark).then(() => resolve(result()));
     };
     timers.push(
       setTimeout(() => {
@@ -101,7 +101,12 @@ export function runExec(client: Client, where: string, command: string, opts: Ex
     );
     const started = (e: Error | undefined, ch: ClientChannel) => {
       if (e) return finish(startError(where, e));
-      if (done) return void ch.close(); // opened after the deadline: run nothing
+      if (done) {
+        // the guest answered after the deadline: the command may have started, so end it all the same
+        sendSignal(ch, "KILL");
+        ch.close();
+        return void sweep(client, mark);
+      }
       channel = ch;
       ch.on("data", out.push);
       ch.stderr.on("data", err.push);
