@@ -18,6 +18,8 @@ export interface BootRequest {
   firmware?: "bios" | "uefi";
   /** Boot a copy-on-write overlay (the image is never written). */
   overlay: boolean;
+  /** Grow the VM's disk to this size (the overlay, or the image itself without one); growpart grows the root filesystem. */
+  diskSize?: string;
   /** The spec's cloud_init (true, false, or a block). */
   cloudInit: boolean | { ssh_authorized_keys?: string[]; user?: string };
 }
@@ -78,7 +80,7 @@ export async function declareBootVm(dir: string, r: BootRequest): Promise<{ name
     ...(r.cpus && { vcpus: r.cpus }),
     ...(r.memory && { memory: r.memory }),
     ...(r.firmware && { firmware: r.firmware }),
-    disks: [r.overlay ? { path: image, overlay: true } : { path: image, format: info.format }],
+    disks: [{ path: image, ...(r.overlay ? { overlay: true } : { format: info.format }), ...(r.diskSize && { size: r.diskSize }) }],
     ssh: { port },
     cloud_init: r.cloudInit,
     state: "running",

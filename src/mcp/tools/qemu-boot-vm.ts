@@ -32,6 +32,11 @@ export const qemuBootVm = defineTool({
       .optional()
       .describe("guest RAM, e.g. 2G or 512M (default 2G)"),
     cpus: z.int().min(1).max(64).optional().describe("vCPUs (default 2)"),
+    disk_size: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*[KMGT]?(i?B)?$/i)
+      .optional()
+      .describe("grow the VM's disk to this size, e.g. 20G (cloud images grow their root filesystem to it on first boot)"),
     arch: z.enum(["x86_64", "aarch64", "arm64"]).optional().describe("guest architecture (default: this host's)"),
     firmware: z.enum(["bios", "uefi"]).optional().describe("default bios on x86_64, uefi on aarch64"),
     overlay: z.boolean().default(true).describe("boot a copy-on-write overlay (default true); false writes to the image itself"),
@@ -72,6 +77,7 @@ export const qemuBootVm = defineTool({
       arch: a.arch,
       firmware: a.firmware,
       overlay: a.overlay,
+      diskSize: a.disk_size,
       cloudInit: a.cloud_init ? (a.ssh_authorized_keys?.length ? { ssh_authorized_keys: a.ssh_authorized_keys } : true) : false,
     });
     await reconcileFor(ctx, call, [name]);
