@@ -4,6 +4,7 @@ import { monitorCpu } from "./monitor.js";
 import { noopReconcile, nodeStart, plan1000, start20 } from "./reconcile.js";
 import { remoteBench } from "./remote.js";
 import { validateLarge } from "./validate.js";
+import { cloudReady } from "./cloud.js";
 import { watchLatency } from "./watch.js";
 
 /**
@@ -22,6 +23,7 @@ const benches: (() => Promise<Row | Row[]>)[] = [
   () => monitorCpu(),
   () => watchLatency(),
   () => remoteBench(),
+  () => cloudReady(), // about 8 minutes: ten boots of a real cloud image under TCG
 ];
 for (const b of benches) {
   for (const row of [await b()].flat()) {
