@@ -24,6 +24,7 @@ export function diffFields(from: ResolvedVm, fromAccel: string, to: ResolvedVm, 
   cmp("iso", from.iso ?? null, to.iso ?? null, "live");
   cmp("forwards", hostForwards(from), hostForwards(to), "live");
   cmp("protected", from.protected, to.protected, "live");
+  cmp("display", from.display ?? "none", to.display ?? "none", "restart");
   cmp(
     "cloud_init",
     from.cloudInit ?? null,

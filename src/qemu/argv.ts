@@ -8,6 +8,8 @@ export interface LaunchPaths {
   serial: string;
   qga: string;
   seed: string;
+  console: string;
+  vnc: string;
 }
 
 /** Everything besides the spec that decides a QEMU command line. */
@@ -67,7 +69,10 @@ export function buildArgv(vm: ResolvedVm, ctx: LaunchContext): string[] {
   opt("-nodefaults", "-no-user-config", "-display", "none");
   opt("-daemonize", "-pidfile", paths.pidfile);
   opt("-qmp", `unix:${qemuEscape(paths.qmp)},server=on,wait=off`);
-  opt("-chardev", `file,id=serial0,path=${qemuEscape(paths.serial)}`, "-serial", "chardev:serial0");
+  // the console takes input on a socket (one client at a time) and logs all the guest prints, client or not
+  opt("-chardev", `socket,id=serial0,path=${qemuEscape(paths.console)},server=on,wait=off,logfile=${qemuEscape(paths.serial)},logappend=on`);
+  opt("-serial", "chardev:serial0");
+  if (vm.display === "vnc") opt("-device", x86 ? "VGA,id=video0" : "virtio-gpu-pci,id=video0", "-vnc", `unix:${qemuEscape(paths.vnc)}`);
   opt("-device", "virtio-rng-pci");
   opt("-device", "virtio-balloon-pci,id=balloon0"); // memory figures for the monitor (QMP query-balloon)
   // the guest agent's channel: status reads the guest's addresses and OS, stop and exec fall back on it

@@ -51,6 +51,8 @@ export interface ResolvedVm {
    * (user, keys, user_data, the fleet's key): it changes exactly when the seed must be made again.
    */
   cloudInit?: { user: string; keys: string[]; userData?: string; instanceId?: string };
+  /** "vnc": a graphics card and a VNC server on a unix socket (never TCP); absent means none. */
+  display?: "vnc";
   vmDir: string;
   instanceDir: string;
   file?: string;
@@ -93,6 +95,7 @@ export function resolveVm(spec: VmSpec, ctx: ResolveContext): ResolvedVm {
     forwards: spec.forwards.map((f) => ({ host: f.host, guest: f.guest, proto: f.proto })),
     protected: spec.protected,
     ...(spec.cloud_init && { cloudInit: cloudInitOf(spec.cloud_init) }),
+    ...(spec.display === "vnc" && { display: "vnc" as const }),
     vmDir,
     instanceDir,
     ...(ctx.file !== undefined && { file: ctx.file }),

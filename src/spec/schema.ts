@@ -85,6 +85,10 @@ const VmObject = z
     forwards: z.array(Forward).default([]).describe("host ports forwarded to guest ports"),
     protected: z.boolean().default(false).describe("refuse to delete this VM"),
     cloud_init: CloudInit.optional(),
+    display: z
+      .enum(["none", "vnc"])
+      .default("none")
+      .describe("none (default), or vnc: a graphics card and a VNC server on a unix socket in the instance folder, for screenshots and keys"),
     vm_dir: Path.optional().describe("where instance folders live; default: the host's vm_dir, $QFLEET_VM_DIR, /var/lib/qemu"),
   })
   .meta({ title: "qemu-fleet VM spec", description: "One VM of a qemu-fleet: vms/NAME.yaml" });

@@ -17,6 +17,10 @@ export interface InstancePaths {
   qga: string;
   /** The cloud-init NoCloud seed (a small FAT disk labelled cidata). */
   seed: string;
+  /** The serial console's socket (one client at a time); everything the guest prints also goes to `serial`. */
+  console: string;
+  /** The VNC server's socket, for display: vnc (never a TCP port). */
+  vnc: string;
 }
 
 export const MAX_SOCKET_PATH = 107;
@@ -35,19 +39,22 @@ export function instancePaths(instanceDir: string): InstancePaths {
     uefiVars: j("uefi-vars.fd"),
     qga: j("qga.sock"),
     seed: j("seed.img"),
+    console: j("console.sock"),
+    vnc: j("vnc.sock"),
   };
 }
 
 /** Files every instance has or may have once QEMU ran: listed as ours when it is created. */
-export const BASE_FILES = [RECORD_FILE, "qemu.pid", "qmp.sock", "qga.sock", "serial.log"];
+export const BASE_FILES = [RECORD_FILE, "qemu.pid", "qmp.sock", "qga.sock", "console.sock", "serial.log"];
 
 /** Names of every file qemu-fleet makes for `vm` in its instance folder (claimed before made). */
-export function filesFor(vm: Pick<ResolvedVm, "firmware" | "disks" | "instanceDir" | "cloudInit">): string[] {
+export function filesFor(vm: Pick<ResolvedVm, "firmware" | "disks" | "instanceDir" | "cloudInit" | "display">): string[] {
   const p = instancePaths(vm.instanceDir);
   return [
     ...BASE_FILES,
     ...(vm.firmware === "uefi" ? [path.posix.basename(p.uefiVars)] : []),
     ...(vm.cloudInit ? [path.posix.basename(p.seed)] : []),
+    ...(vm.display === "vnc" ? [path.posix.basename(p.vnc)] : []),
     ...vm.disks.filter((d) => d.managed && path.posix.dirname(d.path) === vm.instanceDir).map((d) => path.posix.basename(d.path)),
   ];
 }
@@ -73,7 +80,8 @@ export function ownedFiles(rec: Pick<AppliedRecord, "vm" | "files">): Set<string
 
 /** A message when the QMP socket path is too long for the OS, else null. */
 export function socketPathProblem(p: InstancePaths): string | null {
-  const len = Buffer.byteLength(p.qmp);
+  const longest = [p.qmp, p.qga, p.console, p.vnc].sort((a, b) => Buffer.byteLength(b) - Buffer.byteLength(a))[0];
+  const len = Buffer.byteLength(longest);
   if (len <= MAX_SOCKET_PATH) return null;
-  return `the QMP socket path ${p.qmp} is ${len} bytes; unix sockets allow at most ${MAX_SOCKET_PATH}. Use a shorter vm_dir (spec vm_dir, hosts.yaml vm_dir or QFLEET_VM_DIR)`;
+  return `the socket path ${longest} is ${len} bytes; unix sockets allow at most ${MAX_SOCKET_PATH}. Use a shorter vm_dir (spec vm_dir, hosts.yaml vm_dir or QFLEET_VM_DIR)`;
 }

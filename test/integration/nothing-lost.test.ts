@@ -109,7 +109,7 @@ describe("nothing lost", () => {
     expect(plan.stdout).toMatch(
       /! refused many: QEMU on local does not take 300 vCPUs for this machine: .*max CPUs supported by machine 'pc-q35-[\d.]+' is 288/,
     );
-    expect(plan.stdout).toMatch(/! refused deep: the QMP socket path .* is \d+ bytes; unix sockets allow at most 107/);
+    expect(plan.stdout).toMatch(/! refused deep: the socket path .*\/console\.sock is \d+ bytes; unix sockets allow at most 107/);
     expect((await f.qfleet(["reconcile", "--only", "many,deep"])).exitCode).toBe(1);
     expect(existsSync(inst("many"))).toBe(false);
     expect(existsSync(`${deep}/deep`)).toBe(false); // (the vm_dir itself is made to hold the reconcile lock)

@@ -70,7 +70,7 @@ describe("qfleet validate", () => {
       expect(r.exitCode).toBe(3);
       const lines = r.stdout.split("\n");
       expect(lines[0]).toMatch(
-        /^vms\/deep\.yaml:2:9: vm_dir: the QMP socket path \/tmp\/d+\/deep\/qmp\.sock is 119 bytes; unix sockets allow at most 107/,
+        /^vms\/deep\.yaml:2:9: vm_dir: the socket path \/tmp\/d+\/deep\/console\.sock is 123 bytes; unix sockets allow at most 107/,
       );
       expect(lines[1]).toMatch(/^vms\/many\.yaml:3:8: vcpus: QEMU on local does not take 300 vCPUs for this machine: .*is 288$/);
       expect(lines[2]).toBe("2 problems in 2 of 3 specs");

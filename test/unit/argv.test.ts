@@ -38,9 +38,11 @@ describe("buildArgv", () => {
     expect(valueOf(a, "-qmp")).toEqual(["unix:/vms/web1/qmp.sock,server=on,wait=off"]);
     expect(valueOf(a, "-name")).toEqual(["web1,process=qfleet-web1,debug-threads=on"]);
     expect(valueOf(a, "-chardev")).toEqual([
-      "file,id=serial0,path=/vms/web1/serial.log",
+      "socket,id=serial0,path=/vms/web1/console.sock,server=on,wait=off,logfile=/vms/web1/serial.log,logappend=on",
       "socket,id=qga0,path=/vms/web1/qga.sock,server=on,wait=off",
     ]);
+    expect(valueOf(a, "-serial")).toEqual(["chardev:serial0"]);
+    expect(a).not.toContain("-vnc"); // no screen unless the spec asks for one
     expect(valueOf(a, "-device")).toContain("virtserialport,chardev=qga0,name=org.qemu.guest_agent.0");
     expect(valueOf(a, "-device")).toEqual(
       expect.arrayContaining(["virtio-rng-pci", "virtio-net-pci,netdev=net0,id=nic0,romfile=", "virtio-balloon-pci,id=balloon0"]),
@@ -58,6 +60,14 @@ describe("buildArgv", () => {
       valueOf(seeded, "-device").indexOf("virtio-blk-pci,drive=disk0,id=vd0,bootindex=1"),
     );
     expect(valueOf(buildArgv(vm(), { accel: "tcg", paths }), "-drive").join(" ")).not.toContain("seed");
+  });
+
+  it("display: vnc adds a graphics card and a VNC server on a unix socket, never a TCP port", () => {
+    const x86 = buildArgv(vm({ display: "vnc" }), { accel: "tcg", paths });
+    expect(valueOf(x86, "-vnc")).toEqual(["unix:/vms/web1/vnc.sock"]);
+    expect(valueOf(x86, "-device")).toContain("VGA,id=video0");
+    const arm = buildArgv(vm({ arch: "aarch64", display: "vnc" }), { accel: "tcg", paths });
+    expect(valueOf(arm, "-device")).toContain("virtio-gpu-pci,id=video0");
   });
 
   it("never binds a forward to every interface", () => {

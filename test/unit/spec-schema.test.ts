@@ -23,6 +23,7 @@ describe("VmSpecSchema", () => {
       accel: "auto",
       forwards: [],
       protected: false,
+      display: "none",
       disks: [],
     });
   });
