@@ -1,14 +1,11 @@
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { QfleetError } from "../errors.js";
 import { loadInventory, loadSpecs } from "../fleet/inventory.js";
-import { resolveFleet } from "../fleet/resolve.js";
+import { consoleTarget, readConsole } from "../fleet/console.js";
 import { NAME_RE } from "../spec/schema.js";
 import { specLabel } from "../spec/store.js";
-import { instancePaths } from "../state/paths.js";
 import { vmStatus } from "../fleet/status.js";
 import type { ToolContext } from "./tool.js";
-
-const CONSOLE_TAIL_BYTES = 16 * 1024;
 
 /**
  * Resources a client can read for each declared VM: its spec (YAML), its status (JSON) and the
@@ -19,7 +16,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
   const kinds = [
     { kind: "spec", title: "VM spec", mimeType: "application/yaml", description: "vms/NAME.yaml as written, comments included" },
     { kind: "status", title: "VM status", mimeType: "application/json", description: "process, QMP state, accelerator, SSH reachability" },
-    { kind: "console", title: "VM serial console", mimeType: "text/plain", description: `the last ${CONSOLE_TAIL_BYTES / 1024} KiB of serial.log` },
+    { kind: "console", title: "VM serial console", mimeType: "text/plain", description: "the last 200 lines of the serial console, as clean text" },
   ] as const;
   for (const k of kinds) {
     const template = new ResourceTemplate(`qfleet://vm/{name}/${k.kind}`, {
@@ -43,11 +40,6 @@ async function read(ctx: ToolContext, name: string, kind: "spec" | "status" | "c
     return spec.text;
   }
   if (kind === "status") return JSON.stringify(await vmStatus(await loadInventory(ctx.dir, { only: [name] }), name), null, 2);
-  const inv = await resolveFleet(ctx.dir, { only: [name] });
-  const d = inv.desired.find((x) => x.vm.name === name);
-  if (!d) throw new QfleetError("NOT_FOUND", `no VM named ${name}`);
-  const host = inv.registry.get(d.vm.host);
-  const log = instancePaths(d.vm.instanceDir).serial;
-  const r = await host.run(["tail", "-c", String(CONSOLE_TAIL_BYTES), log], { allowFailure: true });
-  return r.exitCode === 0 ? r.stdout : `(no console output yet: ${log} does not exist)`;
+  const lines = await readConsole(consoleTarget(await loadInventory(ctx.dir, { only: [name] }), name), 200);
+  return lines.length ? lines.join("\n") + "\n" : "(no console output yet)";
 }

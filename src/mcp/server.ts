@@ -13,6 +13,9 @@ import { qemuVmStatus } from "./tools/qemu-vm-status.js";
 import { planTool, reconcileTool } from "./tools/reconcile-tools.js";
 import { applyVmSpec, getVmSpec, listVmSpecs } from "./tools/spec-tools.js";
 import { vmCopyFrom, vmCopyTo, vmExec } from "./tools/guest-tools.js";
+import { vmConsoleRead, vmConsoleSend, vmConsoleWait } from "./tools/console-tools.js";
+import { vmReset } from "./tools/reset-tool.js";
+import { vmSnapshot } from "./tools/snapshot-tool.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -37,6 +40,7 @@ export const TOOLS: AnyTool[] = [
   vmExec,
   vmCopyTo,
   vmCopyFrom,
+  vmSnapshot,
 ];
 
 /** A fresh MCP server for one client connection. */
