@@ -1,8 +1,9 @@
 import { execa } from "execa";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { ensureCloudImage } from "../test/helpers/cloud-image.js";
+import { freePort } from "../test/helpers/fleet.js";
 import { benchFleet, interleaved, ratioText, timeMs, type Row } from "./lib.js";
 
 /**
@@ -10,7 +11,9 @@ import { benchFleet, interleaved, ratioText, timeMs, type Row } from "./lib.js";
  *  A: a hand-made NoCloud seed (mkfs.vfat + mcopy) attached as a plain disk, ready = the SSH
  *     banner arrives (a bare probe: 250 ms connections, back to back);
  *  B: cloud_init: true, ready = `qfleet status --wait-ssh` returns with login_ok.
- * B - A is what qemu-fleet's readiness checks cost on top of the guest's own boot (goal < 2 s).
+ * Boots vary by several seconds under TCG, so the cost of qemu-fleet's readiness checks is
+ * measured inside each B boot: from the moment a bare probe sees that boot's banner to the
+ * moment `status --wait-ssh` returns (goal < 2 s); B/A says the boots themselves compare.
  * Each boot is a fresh overlay, so cloud-init runs its first boot every time.
  */
 export async function cloudReady(): Promise<Row> {
@@ -18,7 +21,8 @@ export async function cloudReady(): Promise<Row> {
   const f = benchFleet();
   try {
     const seed = await handMadeSeed(f.dir);
-    const spec = (extra: string) => `vcpus: 2\nmemory: 1G\naccel: tcg\nssh: { port: 22999 }\n${extra}`;
+    const port = await freePort();
+    const spec = (extra: string) => `vcpus: 2\nmemory: 1G\naccel: tcg\nssh: { port: ${port} }\n${extra}`;
     const disks = (more = "") => `disks:\n  - path: ${img.path}\n    overlay: true\n${more}`;
     const boot = async (name: string, extra: string, ready: () => Promise<unknown>) => {
       writeFileSync(path.join(f.dir, "vms", `${name}.yaml`), spec(extra));
@@ -28,20 +32,30 @@ export async function cloudReady(): Promise<Row> {
       });
       writeFileSync(path.join(f.dir, "vms", `${name}.yaml`), spec(`state: absent\n${extra}`));
       await f.cli(["reconcile", "--only", name, "--stop-timeout", "0"]);
+      rmSync(path.join(f.dir, "vms", `${name}.yaml`));
       return ms;
     };
+    const overheads: number[] = [];
     const p = await interleaved(
       5,
-      () => boot("a", disks(`  - path: ${seed}\n    format: raw\n`), () => banner(22999, 600_000)),
-      () => boot("b", `${disks()}cloud_init: true\n`, () => f.cli(["status", "b", "--wait-ssh", "600"])),
+      () => boot("a", disks(`  - path: ${seed}\n    format: raw\n`), () => banner(port, 600_000)),
+      () =>
+        boot("b", `${disks()}cloud_init: true\n`, async () => {
+          // the same boot's own banner, seen by the bare probe, against when qfleet says it is ready
+          const t0 = Date.now();
+          const [bannerAt] = await Promise.all([banner(port, 600_000).then(() => Date.now()), f.cli(["status", "b", "--wait-ssh", "600"])]);
+          overheads.push(Date.now() - Math.max(bannerAt, t0));
+        }),
     );
+    const o = [...overheads].sort((x, y) => x - y);
+    const s1 = (ms: number) => (ms / 1000).toFixed(1);
     return {
-      name: "cloud image: boot to login_ok (B) vs hand-made seed to banner (A)",
-      value: `${(p.value / 1000).toFixed(1)} s (+${((p.value - p.base) / 1000).toFixed(1)} s)`,
-      baseline: `${(p.base / 1000).toFixed(1)} s`,
+      name: "cloud image: boot to login_ok (B) vs hand-made seed to banner (A); overhead = B's ready - B's own banner",
+      value: `${s1(p.value)} s; overhead ${s1(o[2])} s (${s1(o[0])}-${s1(o[4])})`,
+      baseline: `${s1(p.base)} s`,
       ratio: ratioText(p),
       goal: "overhead < 2 s",
-      ok: p.value - p.base < 2000,
+      ok: o[2] < 2000,
     };
   } finally {
     f.cleanup();
@@ -69,6 +83,7 @@ async function banner(port: number, timeoutMs: number): Promise<void> {
       s.setTimeout(250, () => done(false));
       s.on("data", (b) => done(b.toString("latin1").startsWith("SSH-")));
       s.on("error", () => done(false));
+      s.on("close", () => done(false)); // slirp accepts, then closes when the guest does not answer
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));

@@ -92,7 +92,9 @@ export async function vmStatus(
   };
   const deadline = Date.now() + (opts.waitMs ?? 0);
   for (;;) {
-    const r = target ? await readiness(target, target.host, instancePaths(actual!.instanceDir).serial) : null;
+    // while waiting, the banner probe itself waits (up to 10 s, returning as soon as it arrives)
+    const bannerWaitMs = Math.min(10_000, Math.max(0, deadline - Date.now()));
+    const r = target ? await readiness(target, target.host, instancePaths(actual!.instanceDir).serial, { bannerWaitMs }) : null;
     const started = running && actual?.applied?.startedAt ? Date.parse(actual.applied.startedAt) : NaN;
     const st: VmStatus = {
       ...base,
@@ -102,7 +104,7 @@ export async function vmStatus(
     st.message = message(st);
     if (!target || isReady(st) || Date.now() >= deadline) return st;
     opts.onWait?.(st);
-    await new Promise((res) => setTimeout(res, 1000));
+    if (st.ssh_accessible) await new Promise((res) => setTimeout(res, 500)); // SSH answers: the login is retried soon
   }
 }
 

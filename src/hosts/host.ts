@@ -48,6 +48,8 @@ export interface Host {
   readonly name: string;
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
   readFile(path: string): Promise<string>;
+  /** The file's bytes, as they are (images, screenshots). */
+  readBytes(path: string): Promise<Buffer>;
   /** Atomic (a temp file in the same folder, then rename); a string is written as UTF-8. */
   writeFile(path: string, data: string | Buffer, opts?: { mode?: number }): Promise<void>;
   rename(from: string, to: string): Promise<void>;

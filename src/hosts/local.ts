@@ -23,6 +23,10 @@ export class LocalHost implements Host {
     return wrap(() => fs.readFile(p, "utf8"));
   }
 
+  async readBytes(p: string): Promise<Buffer> {
+    return wrap(() => fs.readFile(p));
+  }
+
   async writeFile(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
     const tmp = path.join(path.dirname(p), `.${path.basename(p)}.${process.pid}.${Date.now()}.tmp`);
     await wrap(async () => {

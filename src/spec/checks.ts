@@ -69,11 +69,11 @@ export async function checkPaths(host: Host, c: CheckedSpec, only: (field: strin
   return issues;
 }
 
-/** Two VMs on one host must not bind the same host port (per protocol); reported at each. */
+/** Two VMs on one host must not bind the same host port (per protocol); reported at each. A spec with state: absent claims none. */
 export function checkPortClashes<C extends CheckedSpec>(specs: readonly C[]): Map<C, SpecIssue[]> {
   const byKey = new Map<string, { c: C; claim: ReturnType<typeof portClaims>[number] }[]>();
   for (const c of specs) {
-    if (!c.spec) continue;
+    if (!c.spec || c.spec.state === "absent") continue; // a VM being deleted binds nothing
     for (const claim of portClaims(c.spec)) {
       const key = `${c.spec.host}\0${claim.port}/${claim.proto}`;
       byKey.set(key, [...(byKey.get(key) ?? []), { c, claim }]);

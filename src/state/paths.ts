@@ -61,10 +61,11 @@ export function filesFor(vm: Pick<ResolvedVm, "firmware" | "disks" | "instanceDi
 
 /**
  * Scratch files qemu-fleet makes while it works, under names only it generates: the record's
- * atomic-write temp files and the monitor's packet dumps (`qfmon-<machine>-<pid>-...pcap`).
+ * atomic-write temp files, the monitor's packet dumps (`qfmon-<machine>-<pid>-...pcap`) and
+ * screenshots on their way out (`.qfleet-screen-<random>.ppm`).
  * Ours whether or not the record lists them; everything else in the folder is ours only if listed.
  */
-const SCRATCH_RE = /^(\.applied\.json\.[0-9]+\.[0-9]+\.tmp|qfmon-[0-9a-f]{6}-[0-9]+-[A-Za-z0-9._-]+\.pcap)$/;
+const SCRATCH_RE = /^(\.applied\.json\.[0-9]+\.[0-9]+\.tmp|qfmon-[0-9a-f]{6}-[0-9]+-[A-Za-z0-9._-]+\.pcap|\.qfleet-screen-[0-9a-f]{12}\.ppm)$/;
 export const isScratchFile = (name: string) => SCRATCH_RE.test(name);
 
 /**

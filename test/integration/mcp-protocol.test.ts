@@ -9,7 +9,19 @@ import { REPO_ROOT } from "../helpers/guest.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 
 const READ_ONLY = ["qemu_image_info", "qemu_list_vms", "qemu_vm_status", "list_vms", "monitor_vm_status", "get_vm_spec", "list_vm_specs", "plan"];
-const DESTRUCTIVE = ["qemu_image_resize", "qemu_stop_vm", "manage_vm", "apply_vm_spec", "reconcile", "vm_exec", "vm_copy_to", "vm_copy_from"];
+const DESTRUCTIVE = [
+  "qemu_image_resize",
+  "qemu_stop_vm",
+  "manage_vm",
+  "apply_vm_spec",
+  "reconcile",
+  "vm_exec",
+  "vm_copy_to",
+  "vm_copy_from",
+  "vm_snapshot",
+  "vm_reset",
+  "vm_console_send",
+];
 const REFERENCE = [
   "qemu_image_info",
   "qemu_image_convert",

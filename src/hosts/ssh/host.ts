@@ -44,6 +44,10 @@ export class SshHost implements Host {
     return this.conn.files((f) => f.readFile(p));
   }
 
+  readBytes(p: string): Promise<Buffer> {
+    return this.conn.files((f) => f.readBytes(p));
+  }
+
   writeFile(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
     return this.conn.files((f) => f.writeFile(p, data, opts.mode));
   }

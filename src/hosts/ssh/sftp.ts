@@ -28,6 +28,10 @@ export class SftpFiles {
     return this.wrap(p, () => call<string | Buffer>((cb) => this.sftp.readFile(p, "utf8", cb as never)).then(String));
   }
 
+  async readBytes(p: string): Promise<Buffer> {
+    return this.wrap(p, () => call<Buffer>((cb) => this.sftp.readFile(p, cb as never)));
+  }
+
   async writeFile(p: string, data: string | Buffer, mode = 0o644): Promise<void> {
     const tmp = path.posix.join(
       path.posix.dirname(p),
