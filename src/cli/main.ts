@@ -17,6 +17,7 @@ const MODULES: [string[], () => Promise<Register>][] = [
   [["ssh"], () => import("./ssh.js").then((m) => m.registerSsh)],
   [["console"], () => import("./console.js").then((m) => m.registerConsole)],
   [["reset"], () => import("./reset.js").then((m) => m.registerReset)],
+  [["screenshot"], () => import("./screenshot.js").then((m) => m.registerScreenshot)],
   [["snapshot"], () => import("./snapshot.js").then((m) => m.registerSnapshot)],
   [["list", "ls"], () => import("./list.js").then((m) => m.registerList)],
   [["start", "stop"], () => import("./power.js").then((m) => m.registerPower)],

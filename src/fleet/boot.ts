@@ -20,6 +20,8 @@ export interface BootRequest {
   overlay: boolean;
   /** Grow the VM's disk to this size (the overlay, or the image itself without one); growpart grows the root filesystem. */
   diskSize?: string;
+  /** "vnc": a screen for screenshots and keys. */
+  display?: "none" | "vnc";
   /** The spec's cloud_init (true, false, or a block). */
   cloudInit: boolean | { ssh_authorized_keys?: string[]; user?: string };
 }
@@ -83,6 +85,7 @@ export async function declareBootVm(dir: string, r: BootRequest): Promise<{ name
     disks: [{ path: image, ...(r.overlay ? { overlay: true } : { format: info.format }), ...(r.diskSize && { size: r.diskSize }) }],
     ssh: { port },
     cloud_init: r.cloudInit,
+    ...(r.display === "vnc" && { display: "vnc" }),
     state: "running",
   });
   return { name, file, port };

@@ -15,6 +15,7 @@ import { applyVmSpec, getVmSpec, listVmSpecs } from "./tools/spec-tools.js";
 import { vmCopyFrom, vmCopyTo, vmExec } from "./tools/guest-tools.js";
 import { vmConsoleRead, vmConsoleSend, vmConsoleWait } from "./tools/console-tools.js";
 import { vmReset } from "./tools/reset-tool.js";
+import { vmScreenshot, vmSendKeys, vmTypeText } from "./tools/screen-tools.js";
 import { vmSnapshot } from "./tools/snapshot-tool.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -40,7 +41,14 @@ export const TOOLS: AnyTool[] = [
   vmExec,
   vmCopyTo,
   vmCopyFrom,
+  vmConsoleRead,
+  vmConsoleSend,
+  vmConsoleWait,
+  vmScreenshot,
+  vmSendKeys,
+  vmTypeText,
   vmSnapshot,
+  vmReset,
 ];
 
 /** A fresh MCP server for one client connection. */

@@ -21,6 +21,8 @@ export interface ToolCall {
    * not confirmed, with `whatIsLost` in the message.
    */
   confirm(whatIsLost: string, confirmArg: boolean | undefined): Promise<void>;
+  /** Adds an image to the result's content, after the JSON text (screenshots). */
+  attachImage(png: Buffer): void;
   signal: AbortSignal;
 }
 
@@ -67,6 +69,7 @@ export function registerTools(server: McpServer, tools: AnyTool[], ctx: ToolCont
         // stops listening for a call's progress once its response has arrived
         let sent: Promise<unknown> = Promise.resolve();
         let anySent = false;
+        const images: { type: "image"; data: string; mimeType: string }[] = [];
         const call: ToolCall = {
           signal: extra.signal,
           progress(progress, total, message) {
@@ -79,6 +82,7 @@ export function registerTools(server: McpServer, tools: AnyTool[], ctx: ToolCont
             return sent.then(() => undefined);
           },
           confirm: (whatIsLost, confirmArg) => askConfirmation(server, whatIsLost, confirmArg),
+          attachImage: (png) => void images.push({ type: "image", data: png.toString("base64"), mimeType: "image/png" }),
         };
         try {
           const data = await t.run(args, call, ctx);
@@ -87,7 +91,7 @@ export function registerTools(server: McpServer, tools: AnyTool[], ctx: ToolCont
           // progress notification read in the same chunk as the response is dropped
           // (modelcontextprotocol/typescript-sdk#2580): let the last one go out on its own.
           if (anySent) await new Promise((r) => setTimeout(r, 10));
-          return { content: [{ type: "text", text: JSON.stringify(data, null, 2) }], structuredContent: data };
+          return { content: [{ type: "text", text: JSON.stringify(data, null, 2) }, ...images], structuredContent: data };
         } catch (e) {
           return { isError: true, content: [{ type: "text", text: `error: ${toQfleetError(e).toText()}` }] };
         }

@@ -45,6 +45,7 @@ export const qemuBootVm = defineTool({
       .default(true)
       .describe("give the guest a cloud-init seed (default true): user qfleet with sudo and the fleet's SSH key; false for images that need none"),
     ssh_authorized_keys: z.array(z.string()).optional().describe("more public keys for the login user"),
+    display: z.enum(["none", "vnc"]).default("none").describe("vnc: a screen (vm_screenshot, vm_send_keys); default none"),
     wait_s: z
       .int()
       .min(0)
@@ -78,6 +79,7 @@ export const qemuBootVm = defineTool({
       firmware: a.firmware,
       overlay: a.overlay,
       diskSize: a.disk_size,
+      display: a.display,
       cloudInit: a.cloud_init ? (a.ssh_authorized_keys?.length ? { ssh_authorized_keys: a.ssh_authorized_keys } : true) : false,
     });
     await reconcileFor(ctx, call, [name]);
