@@ -26,11 +26,20 @@ export async function recordedHostKey(dir: string, alias: string): Promise<strin
 
 /** Records a first-seen key for an alias, dropping the entries of the same VM's older instances. */
 export async function recordHostKey(dir: string, alias: string, key: string): Promise<void> {
-  const vm = alias.replace(/-[0-9a-f]{10}$/, "-");
-  const kept = (await lines(dir)).filter((l) => !l.split(/\s+/)[0].startsWith(vm));
+  await writeLines(dir, [...(await othersThan(dir, alias.replace(/-[0-9a-f]{10}$/, ""))), `${alias} ${key}`]);
+}
+
+/** Forgets a VM's recorded host keys: its disks went back to an image that makes new ones on first boot (reset). */
+export async function forgetHostKeys(dir: string, name: string): Promise<void> {
+  await writeLines(dir, await othersThan(dir, `qfleet-${name}`));
+}
+
+const othersThan = async (dir: string, vmAlias: string) => (await lines(dir)).filter((l) => !l.split(/\s+/)[0].startsWith(`${vmAlias}-`));
+
+async function writeLines(dir: string, entries: string[]): Promise<void> {
   const p = privatePaths(dir);
   await LOCAL.mkdir(p.dir, { mode: 0o700 });
-  await LOCAL.writeFile(p.knownHosts, [...kept, `${alias} ${key}`].join("\n") + "\n", { mode: 0o600 });
+  await LOCAL.writeFile(p.knownHosts, entries.length ? entries.join("\n") + "\n" : "", { mode: 0o600 });
 }
 
 async function lines(dir: string): Promise<string[]> {

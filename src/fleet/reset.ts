@@ -5,6 +5,7 @@ import { refuseSymlinks } from "../apply/instance.js";
 import { stopQemu } from "../apply/stop.js";
 import { QfleetError } from "../errors.js";
 import { instancePaths, ownedFiles } from "../state/paths.js";
+import { forgetHostKeys } from "./guest-keys.js";
 import { loadInventory } from "./inventory.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
 
@@ -53,6 +54,7 @@ export async function resetVm(
     const method = await stopQemu(host, a.instanceDir, await qemuPidFor(host, instancePaths(a.instanceDir).qmp), { graceful: false, timeoutMs: 0 });
     steps.push(method === "not-running" ? "was not running" : `stopped (${method})`);
     for (const d of overlays) await host.remove(d.path);
+    await forgetHostKeys(inv.fleet.dir, name); // the base image makes new host keys on its first boot
     steps.push(`discarded ${overlays.map((d) => path.posix.basename(d.path)).join(", ")}`);
   } finally {
     await lock.release();

@@ -102,7 +102,8 @@ export async function vmStatus(
       ...(Number.isFinite(started) && { uptime_seconds: Math.max(0, Math.round((Date.now() - started) / 1000)) }),
     };
     st.message = message(st);
-    if (!target || isReady(st) || Date.now() >= deadline) return st;
+    // a changed host key does not fix itself by waiting
+    if (!target || isReady(st) || Date.now() >= deadline || /host key changed/.test(st.login_error ?? "")) return st;
     opts.onWait?.(st);
     if (st.ssh_accessible) await new Promise((res) => setTimeout(res, 500)); // SSH answers: the login is retried soon
   }

@@ -41,14 +41,14 @@ export async function connectMcp(
 
 /** The structured result of a tool call, or throws with its text when it is an error. */
 export async function call<T = Record<string, unknown>>(client: Client, name: string, args: Record<string, unknown> = {}): Promise<T> {
-  const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 180_000 });
+  const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 720_000 }); // waits up to 600 s (wait_s) are allowed
   if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.content)}`);
   return r.structuredContent as T;
 }
 
 /** The error text of a tool call that must fail (throws when it succeeded). */
 export async function callError(client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> {
-  const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 180_000 });
+  const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 720_000 }); // waits up to 600 s (wait_s) are allowed
   if (!r.isError) throw new Error(`${name} succeeded but should have failed: ${JSON.stringify(r.structuredContent)}`);
   return (r.content as { text: string }[]).map((c) => c.text).join("\n");
 }

@@ -97,6 +97,35 @@ describe("a stock cloud image through MCP (real QEMU, TCG, cloud-init)", () => {
     await call(mcp.client, "vm_exec", { name: "deb", command: "systemctl start ssh.service" });
   });
 
+  it("a live snapshot brings back a file deleted in the guest, with the guest still running", async () => {
+    await call(mcp.client, "vm_exec", { name: "deb", command: "echo golden > /home/qfleet/keep.txt && sync" });
+    const made = await call<{ success: boolean }>(mcp.client, "vm_snapshot", { name: "deb", action: "create", tag: "before" });
+    expect(made.success).toBe(true);
+    const list = await call<{ snapshots: { tag: string; ram: boolean }[] }>(mcp.client, "vm_snapshot", { name: "deb", action: "list" });
+    expect(list.snapshots).toContainEqual(expect.objectContaining({ tag: "before", ram: true }));
+    await call(mcp.client, "vm_exec", { name: "deb", command: "rm /home/qfleet/keep.txt && sync" });
+    expect(await callError(mcp.client, "vm_snapshot", { name: "deb", action: "revert", tag: "before" })).toMatch(/needs confirmation/);
+    const back = await call<{ success: boolean }>(mcp.client, "vm_snapshot", { name: "deb", action: "revert", tag: "before", confirm: true });
+    expect(back.success).toBe(true);
+    const r = await call<{ stdout: string }>(mcp.client, "vm_exec", { name: "deb", command: "cat /home/qfleet/keep.txt" });
+    expect(r.stdout.trim()).toBe("golden");
+    expect(isAlive(Number(boot.pid))).toBe(true); // the same QEMU: reverted live, not restarted
+  });
+
+  it("vm_reset goes back to the base image: a new overlay, cloud-init again, the file gone", async () => {
+    const r = await call<{ success: boolean; reset: string[] }>(mcp.client, "vm_reset", { name: "deb", confirm: true });
+    expect(r.success).toBe(true);
+    expect(r.reset[0]).toMatch(/disk0-overlay\.qcow2$/);
+    const st = await call<{ login_ok: boolean; pid: number }>(mcp.client, "qemu_vm_status", { name: "deb", wait_s: 600 });
+    expect(st.login_ok).toBe(true);
+    boot.pid = st.pid;
+    const gone = await call<{ stdout: string }>(mcp.client, "vm_exec", {
+      name: "deb",
+      command: "test -e /home/qfleet/keep.txt && echo there || echo gone",
+    });
+    expect(gone.stdout.trim()).toBe("gone");
+  }, 700_000);
+
   it("stops gracefully (ACPI or the guest agent, never quit or kill)", async () => {
     const pid = Number(boot.pid);
     const stop = await call<{ method: string }>(mcp.client, "qemu_stop_vm", { name: "deb" });
