@@ -8,8 +8,22 @@ import { CLI, freePort, makeFleet, type TestFleet } from "../helpers/fleet.js";
 import { REPO_ROOT } from "../helpers/guest.js";
 import { connectMcp } from "../helpers/mcp-client.js";
 
-const READ_ONLY = ["qemu_image_info", "qemu_list_vms", "qemu_vm_status", "list_vms", "monitor_vm_status", "get_vm_spec", "list_vm_specs", "plan"];
+const READ_ONLY = [
+  "qemu_image_info",
+  "qemu_list_vms",
+  "qemu_vm_status",
+  "list_vms",
+  "monitor_vm_status",
+  "get_vm_spec",
+  "list_vm_specs",
+  "plan",
+  "vm_console_read",
+  "vm_console_wait",
+  "vm_screenshot",
+];
 const DESTRUCTIVE = [
+  "vm_send_keys",
+  "vm_type_text",
   "qemu_image_resize",
   "qemu_stop_vm",
   "manage_vm",
