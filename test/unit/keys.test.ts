@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { QfleetError } from "../../src/errors.js";
 import { parseKeyCombo, QKEYCODES, textToCombos } from "../../src/qemu/keys.js";

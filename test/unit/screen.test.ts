@@ -1,11 +1,10 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { QfleetError } from "../../src/errors.js";
 import { encodePng, isFlat, parsePpm, scaleDown, screenshotPng, type RgbImage } from "../../src/qemu/screen.js";
-import { qmpQuery } from "../helpers/qmp.js";
 
 /**
  * PNGs are checked by a decoder that shares nothing with the encoder: Python's standard library
