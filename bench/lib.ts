@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 
 /** Shared bits of the benchmarks: a throwaway fleet, the built CLI, timing and a report. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const CLI = path.join(ROOT, "dist", "cli", "main.js");
+export const CLI = path.join(ROOT, "dist", "qfleet.mjs");
 
 export interface BenchFleet {
   dir: string;

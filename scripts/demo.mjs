@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const cli = path.join(root, "dist", "cli", "main.js");
+const cli = path.join(root, "dist", "qfleet.mjs");
 const step = (msg) => process.stderr.write(`\n==> ${msg}\n`);
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: "inherit" }).status ?? 1;
 

@@ -1,6 +1,6 @@
 import { toQfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
-import { guestShutdown } from "../qemu/qga-exec.js";
+import { agentChannelOpen, guestShutdown } from "../qemu/qga-exec.js";
 import { withQmp } from "../qemu/qmp.js";
 import { BOOT_WINDOW_MS } from "../plan/types.js";
 import { instancePaths } from "../state/paths.js";
@@ -42,7 +42,7 @@ export async function stopQemu(host: Host, instanceDir: string, pid: number | un
     let said = false;
     while (Date.now() < deadline) {
       await qmp("system_powerdown");
-      if (!byAgent && (await guestShutdown(host, p.qga, "powerdown", 1000).catch(() => false))) {
+      if (!byAgent && (await agentChannelOpen(host, p.qmp)) && (await guestShutdown(host, p.qga, "powerdown", 1000).catch(() => false))) {
         byAgent = true;
         opts.progress?.("the guest agent accepted the shutdown");
       }

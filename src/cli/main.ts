@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-import { Command } from "commander";
-import { createRequire } from "node:module";
+import { VERSION as version } from "../version.js";
 
-const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+// the version alone needs no command module, nor commander: answered before anything is loaded
+if (process.argv.length === 3 && ["--version", "-V"].includes(process.argv[2])) {
+  process.stdout.write(`${version}\n`);
+  process.exit(0);
+}
 
-type Register = (program: Command) => void;
+const { Command } = await import("commander");
+
+type Register = (program: import("commander").Command) => void;
 
 /**
  * Command modules by the command names they register. Only the module of the command being

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { QfleetError, toQfleetError } from "../errors.js";
 import { LOCAL } from "../hosts/local.js";
-import { guestExec } from "../qemu/qga-exec.js";
+import { agentChannelOpen, guestExec } from "../qemu/qga-exec.js";
 import { guestTarget, withGuest } from "./guest.js";
 import type { Inventory } from "./inventory.js";
 
@@ -43,6 +43,7 @@ export async function execInGuest(
     sshError = err.message;
   }
   try {
+    if (!(await agentChannelOpen(t.host, t.qmp))) throw new QfleetError("CONNECTION", "no guest agent runs in the guest (its channel is closed)");
     const r = await guestExec(t.host, t.qga, ["sh", "-c", command], { stdin: opts.stdin, timeoutMs: opts.timeoutMs, maxBytes: EXEC_MAX_BYTES });
     return {
       exit_code: r.exitCode,

@@ -15,6 +15,8 @@ export interface GuestTarget {
   record: AppliedRecord;
   /** The guest agent's socket on the VM's host. */
   qga: string;
+  /** The VM's QMP socket on its host. */
+  qmp: string;
   /** How to log in over SSH; absent when the VM forwards no SSH port. */
   login?: LoginSpec;
 }
@@ -47,7 +49,14 @@ export function guestTarget(inv: Inventory, name: string): GuestTarget {
         ...(cloud && { fleetDir: inv.fleet.dir, alias: hostKeyAlias(name, rec) }),
       }
     : undefined;
-  return { name, host: inv.registry.get(actual.host), record: rec, qga: instancePaths(actual.instanceDir).qga, ...(login && { login }) };
+  return {
+    name,
+    host: inv.registry.get(actual.host),
+    record: rec,
+    qga: instancePaths(actual.instanceDir).qga,
+    qmp: instancePaths(actual.instanceDir).qmp,
+    ...(login && { login }),
+  };
 }
 
 /** The exact command a person runs to log in (or run `command`), or undefined without an SSH port. */

@@ -1,7 +1,7 @@
 import { toQfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { consoleText, lastLines } from "../guest/console-text.js";
-import { guestInfo } from "../qemu/qga-exec.js";
+import { agentChannelOpen, guestInfo } from "../qemu/qga-exec.js";
 import { probeSshBanner } from "../state/ssh-probe.js";
 import { withGuest, type GuestTarget } from "./guest.js";
 
@@ -30,7 +30,7 @@ export async function readiness(t: GuestTarget, host: Host, serialLog: string, o
   const port = t.login?.port;
   const [banner, info] = await Promise.all([
     port ? probeSshBanner(host, port, { timeoutMs: opts.bannerWaitMs }) : Promise.resolve(null),
-    guestInfo(host, t.qga, 1500).catch(() => null),
+    agentChannelOpen(host, t.qmp).then((open) => (open ? guestInfo(host, t.qga, 1500).catch(() => null) : null)),
   ]);
   const r: Readiness = { ssh_accessible: Boolean(banner), ...(banner && { ssh_banner: banner }) };
   if (info) {

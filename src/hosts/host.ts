@@ -66,6 +66,12 @@ export interface Host {
   /** Like stat, but a symbolic link is reported as itself (kind "symlink"), never followed. */
   lstat(path: string): Promise<FileStat | null>;
   list(dir: string): Promise<string[]>;
+  /**
+   * Copies a file of this machine (where qfleet runs) to `path` on that host, streamed, never
+   * read whole into memory. Not atomic: copy to a scratch name, then rename. `onBytes` sees the
+   * bytes sent so far.
+   */
+  upload(localPath: string, path: string, opts?: { onBytes?: (sent: number, total: number) => void }): Promise<void>;
   /** Starts a command that keeps running; its stdin is a pipe from this process. */
   spawn(argv: string[]): HostChild;
   /** A byte stream to a unix socket on that host (QMP). */
@@ -79,5 +85,7 @@ export interface Host {
   listProcesses(prefix: string): Promise<{ pid: number; argv: string[] }[]>;
   /** Sends a signal to a pid on that host; false when no such process exists. */
   kill(pid: number, signal: NodeJS.Signals | 0): Promise<boolean>;
+  /** `uname -s`, `uname -m`, and whether this user can open /dev/kvm read-write (the capability probe). */
+  systemFacts(): Promise<{ sys: string; machine: string; kvmRw: boolean }>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { createRequire } from "node:module";
+import { VERSION } from "../version.js";
 import { registerResources } from "./resources.js";
 import { registerTools, type AnyTool, type ToolContext } from "./tool.js";
 import { qemuCreateOverlay, qemuImageConvert, qemuImageInfo, qemuImageResize } from "./tools/image-tools.js";
@@ -18,7 +18,7 @@ import { vmReset } from "./tools/reset-tool.js";
 import { vmScreenshot, vmSendKeys, vmTypeText } from "./tools/screen-tools.js";
 import { vmSnapshot } from "./tools/snapshot-tool.js";
 
-const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+const version = VERSION;
 
 /** Every tool, in the order a client lists them: both references' tools, then the declarative ones. */
 export const TOOLS: AnyTool[] = [

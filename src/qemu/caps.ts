@@ -28,14 +28,8 @@ export function normaliseArch(machine: string): Arch | "other" {
 }
 
 async function probe(host: Host): Promise<HostCaps> {
-  // one fixed command: the OS, the machine, and whether this user can open /dev/kvm read-write
-  const [probe, modules, uefi] = await Promise.all([
-    host.run(["sh", "-c", "uname -sm; if test -r /dev/kvm -a -w /dev/kvm; then echo kvm-rw; fi"]),
-    host.list("/sys/module").catch(() => [] as string[]),
-    findUefi(host),
-  ]);
-  const [sys, machine] = probe.stdout.split("\n")[0].trim().split(/\s+/);
-  const kvmDevice = probe.stdout.includes("kvm-rw");
+  const [facts, modules, uefi] = await Promise.all([host.systemFacts(), host.list("/sys/module").catch(() => [] as string[]), findUefi(host)]);
+  const { sys, machine, kvmRw: kvmDevice } = facts;
   const os = sys === "Linux" ? "linux" : sys === "Darwin" ? "darwin" : "other";
   return { os, arch: normaliseArch(machine ?? ""), kvmDevice, kvmModules: modules.filter((m) => /^kvm(_|$)/.test(m)), uefi };
 }

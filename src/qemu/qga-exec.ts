@@ -1,6 +1,7 @@
 import { QfleetError, isQfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { withQga, type QgaClient } from "./qga.js";
+import { withQmp } from "./qmp.js";
 
 /** The guest operations built on the agent client: run a command (guestExec), describe the guest, shut it down. */
 
@@ -172,4 +173,14 @@ export async function guestShutdown(host: Host, socketPath: string, mode: "power
     if (isQfleetError(e) && (e.code === "CONNECTION" || e.code === "COMMAND_FAILED")) return false;
     throw e;
   }
+}
+
+/**
+ * Whether a guest agent has its end of the channel open, asked of QEMU (QMP query-chardev:
+ * qga0's frontend-open), which answers at once: a VM whose guest runs no agent is known without
+ * waiting out an agent timeout. False also when QEMU cannot be asked.
+ */
+export async function agentChannelOpen(host: Host, qmpSocket: string): Promise<boolean> {
+  const devs = await withQmp(host, qmpSocket, (q) => q.execute<{ label: string; "frontend-open": boolean }[]>("query-chardev"), 3000).catch(() => []);
+  return devs.some((d) => d.label === "qga0" && d["frontend-open"]);
 }

@@ -3,7 +3,8 @@ import { QfleetError, toQfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { checkHostKnown, checkPaths, checkPortClashes, type CheckedSpec } from "./checks.js";
 import { FLEET_FILE, parseFleetFile, type FleetIdentity } from "./fleet-id.js";
-import { sortIssues, type SpecIssue } from "./issues.js";
+import { attributeTo, mergeSameIssues, sortIssues, type SpecIssue } from "./issues.js";
+import { loadProfiles, profilesKey, type ProfileSet } from "./profiles.js";
 import type { HostsFile, VmSpec } from "./schema.js";
 import { listSpecFiles, specLabel, vmNameOf, vmsDirOf } from "./store.js";
 import { validateHostsText, validateVmText } from "./validate-doc.js";
@@ -14,7 +15,7 @@ export interface LoadedSpec {
   name: string;
   /** Absolute path of the spec file. */
   file: string;
-  /** Validated; relative paths already absolute; `name` always set. */
+  /** Validated and merged with its profiles; relative paths already absolute; `name` always set. */
   spec: VmSpec;
   text: string;
 }
@@ -32,6 +33,8 @@ export interface Fleet {
   hosts: HostsFile;
   /** fleet.yaml's identity; null until the first run that creates something writes it. */
   identity: FleetIdentity | null;
+  /** Profile name -> the VMs whose specs name it (valid or not, and whether the profile exists). */
+  profileUsers: Record<string, string[]>;
   issues: SpecIssue[];
 }
 
@@ -60,7 +63,8 @@ export async function loadFleet(host: Host, dir: string, opts: LoadOptions = {})
     });
   const hosts = await loadHosts(host, root);
   const identity = await loadIdentity(host, root);
-  const files = await readSpecFiles(host, root);
+  const profiles = await loadProfiles(host, root);
+  const files = await readSpecFiles(host, root, profiles);
 
   const byName = new Map<string, typeof files>();
   for (const f of files) byName.set(f.name, [...(byName.get(f.name) ?? []), f]);
@@ -79,13 +83,24 @@ export async function loadFleet(host: Host, dir: string, opts: LoadOptions = {})
   for (const [f, issues] of checkPortClashes(files.filter((f) => f.spec))) f.issues.push(...issues);
 
   const bad = files.filter((f) => f.issues.length > 0);
+  const profileUsers: Record<string, string[]> = {};
+  for (const f of files) for (const p of f.profiles) profileUsers[p] = [...new Set([...(profileUsers[p] ?? []), f.name])];
   return {
     dir: root,
     specs: files.filter((f) => f.issues.length === 0 && f.spec).map((f) => ({ name: f.name, file: f.absFile, spec: f.spec!, text: f.text })),
     invalid: [...new Set(bad.map((f) => f.name))],
     hosts: hosts.hosts,
     identity: identity.identity ?? null,
-    issues: sortIssues([...identity.issues, ...hosts.issues, ...files.flatMap((f) => f.issues)]),
+    profileUsers,
+    // a profile's problems are listed once, naming the specs that use it (an unused profile's too)
+    issues: sortIssues(
+      mergeSameIssues([
+        ...identity.issues,
+        ...hosts.issues,
+        ...[...profiles.values()].flatMap((p) => p.issues),
+        ...files.flatMap((f) => attributeTo(f.issues, f.file)),
+      ]),
+    ),
   };
 }
 
@@ -96,26 +111,47 @@ export async function loadIdentity(host: Host, dir: string): Promise<{ identity?
   return parseFleetFile(await host.readFile(file));
 }
 
-/** Every vms/*.yaml|yml (sorted), each validated on its own (no cross-file checks yet). */
-export async function readSpecFiles(host: Host, root: string): Promise<SpecFile[]> {
-  return Promise.all((await listSpecFiles(host, root)).map((n) => readSpec(host, vmsDirOf(root), n)));
+/** Every vms/*.yaml|yml (sorted), each validated on its own with its profiles (no cross-file checks yet). */
+export async function readSpecFiles(host: Host, root: string, profiles?: ProfileSet): Promise<SpecFile[]> {
+  const set = profiles ?? (await loadProfiles(host, root));
+  const key = profilesKey(set);
+  return Promise.all((await listSpecFiles(host, root)).map((n) => readSpec(host, vmsDirOf(root), n, set, key)));
 }
 
 export interface SpecFile extends CheckedSpec {
   absFile: string;
   text: string;
   issues: SpecIssue[];
+  /** The profiles the spec names. */
+  profiles: string[];
 }
 
-async function readSpec(host: Host, vmsDir: string, n: string): Promise<SpecFile> {
+/**
+ * Each file's validation, by its path, kept while its text stays the same: a long-lived process
+ * (the MCP server, watch) reads every spec on every call but validates only what changed. Keyed
+ * by the text itself (and, for a spec naming profiles, every profile's), so a stale result is
+ * never served; each caller gets its own issue list.
+ */
+const validated = new Map<string, { text: string; profiles: string; result: ReturnType<typeof validateVmText> }>();
+
+function validateCached(text: string, file: string, absFile: string, profiles: ProfileSet, key: string): ReturnType<typeof validateVmText> {
+  const hit = validated.get(absFile);
+  const fresh = hit && hit.text === text && (hit.result.profiles.length === 0 || hit.profiles === key);
+  const result = fresh ? hit.result : validateVmText(text, file, absFile, profiles);
+  if (hit?.result !== result) validated.set(absFile, { text, profiles: key, result });
+  return { ...result, issues: [...result.issues] };
+}
+
+async function readSpec(host: Host, vmsDir: string, n: string, profiles: ProfileSet, key: string): Promise<SpecFile> {
   const absFile = posix.join(vmsDir, n);
   const file = specLabel(n);
   try {
     const text = await host.readFile(absFile);
-    return { ...validateVmText(text, file, absFile), file, absFile, text };
+    return { ...validateCached(text, file, absFile, profiles, key), file, absFile, text };
   } catch (e) {
     const name = vmNameOf(n);
     const message = `cannot read: ${toQfleetError(e).message}`;
-    return { name, file, absFile, text: "", issues: [{ file, line: 1, col: 1, field: "", message }], locate: () => ({ line: 1, col: 1 }) };
+    const issues = [{ file, line: 1, col: 1, field: "", message }];
+    return { name, file, absFile, text: "", issues, locate: () => ({ line: 1, col: 1 }), profiles: [] };
   }
 }

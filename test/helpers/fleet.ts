@@ -20,7 +20,8 @@ export interface TestFleet {
   cleanup(): Promise<void>;
 }
 
-export const CLI = path.join(REPO_ROOT, "dist", "cli", "main.js");
+/** The built CLI as it ships: the bundle (npm run build), which is what `qfleet` runs. */
+export const CLI = path.join(REPO_ROOT, "dist", "qfleet.mjs");
 
 /** `vmDir` shares another fleet's vm dir (two fleets on one machine); by default each has its own. */
 export function makeFleet(opts: { vmDir?: string } = {}): TestFleet {

@@ -12,7 +12,7 @@ import { useTmpDir } from "../helpers/tmp.js";
 
 /** Real qemu-img, qemu-io and the built CLI (dist/): run `npm run build` first. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const CLI = path.join(ROOT, "dist/cli/main.js");
+const CLI = path.join(ROOT, "dist/qfleet.mjs");
 const host = new LocalHost();
 const tmp = useTmpDir("qfleet-img-");
 const M = 2 ** 20;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
-const CLI = join(ROOT, "dist/cli/main.js");
+const CLI = join(ROOT, "dist/qfleet.mjs");
 const FIXTURES = join(ROOT, "test/fixtures/specs");
 /** Runs the built CLI; execa strips the final newline of stdout and stderr. */
 const qfleet = (...args: string[]) => execa("node", [CLI, ...args], { reject: false, cwd: ROOT });

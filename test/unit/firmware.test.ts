@@ -8,6 +8,7 @@ import type { VmSpec } from "../../src/spec/schema.js";
 const bareHost = {
   name: "bare",
   run: async () => ({ stdout: "Linux x86_64\n", stderr: "", exitCode: 0 }),
+  systemFacts: async () => ({ sys: "Linux", machine: "x86_64", kvmRw: false }),
   list: async () => [],
   stat: async () => null,
   lstat: async () => null,

@@ -81,6 +81,10 @@ export class SshHost implements Host {
     return this.conn.files((f) => f.list(dir));
   }
 
+  upload(localPath: string, p: string, opts: { onBytes?: (sent: number, total: number) => void } = {}): Promise<void> {
+    return this.conn.files((f) => f.put(localPath, p, opts.onBytes));
+  }
+
   spawn(argv: string[]): HostChild {
     const command = shellCommand(argv);
     return spawnOver(() => this.conn.use((client) => openExec(client, command)));
@@ -108,6 +112,13 @@ export class SshHost implements Host {
     throw new QfleetError("COMMAND_FAILED", `kill -s ${sig} ${pid} on ${this.name}: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
       stderr: r.stderr,
     });
+  }
+
+  async systemFacts(): Promise<{ sys: string; machine: string; kvmRw: boolean }> {
+    // one fixed command: the OS, the machine, and whether this user can open /dev/kvm read-write
+    const r = await this.run(["sh", "-c", "uname -sm; if test -r /dev/kvm -a -w /dev/kvm; then echo kvm-rw; fi"]);
+    const [sys = "", machine = ""] = r.stdout.split("\n")[0].trim().split(/\s+/);
+    return { sys, machine, kvmRw: r.stdout.includes("kvm-rw") };
   }
 
   close(): Promise<void> {
