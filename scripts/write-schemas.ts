@@ -1,22 +1,15 @@
 /**
- * `npm run schema`: writes schemas/vm.schema.json and schemas/hosts.schema.json from the zod
- * schemas in src/spec. The JSON files are generated: never edit them by hand. The input side
- * of each schema is used (io: "input"), so defaulted fields stay optional for editors.
- * test/unit/schemas-fresh.test.ts fails when the committed files differ from generateSchemas().
+ * `npm run schema`: writes schemas/vm.schema.json, hosts.schema.json and profile.schema.json
+ * from the zod schemas in src/spec (generateSchemas). The JSON files are generated: never edit
+ * them by hand. test/unit/schemas-fresh.test.ts fails when the committed files differ.
  */
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { z } from "zod";
-import { HostsFileSchema, VmSpecSchema } from "../src/spec/schema.js";
+import { generateSchemas } from "../src/spec/json-schemas.js";
 
+export { generateSchemas };
 export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "schemas");
-
-/** File name -> file text (pretty-printed, ends with a newline, stable across runs). */
-export function generateSchemas(): Record<string, string> {
-  const render = (schema: z.ZodType) => JSON.stringify(z.toJSONSchema(schema, { io: "input" }), null, 2) + "\n";
-  return { "vm.schema.json": render(VmSpecSchema), "hosts.schema.json": render(HostsFileSchema) };
-}
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   for (const [file, text] of Object.entries(generateSchemas())) {

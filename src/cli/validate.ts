@@ -58,12 +58,12 @@ function report(fleet: Fleet, json: boolean): number {
   return 3;
 }
 
-/** "2 problems in 1 of 3 specs", "1 problem in hosts.yaml", "3 problems in 1 of 2 specs and hosts.yaml". */
+/** "2 problems in 1 of 3 specs", "1 problem in hosts.yaml", "3 problems in 1 of 2 specs and profiles/base.yaml". */
 export function summary(fleet: Fleet): string {
   const n = fleet.issues.length;
   const total = fleet.specs.length + fleet.invalid.length;
   const where: string[] = [];
   if (fleet.invalid.length > 0) where.push(`${fleet.invalid.length} of ${total} spec${total === 1 ? "" : "s"}`);
-  if (fleet.issues.some((i) => i.file === "hosts.yaml")) where.push("hosts.yaml");
+  for (const file of new Set(fleet.issues.filter((i) => !i.file.startsWith("vms/")).map((i) => i.file))) where.push(file); // hosts.yaml, profiles/*
   return `${n} problem${n === 1 ? "" : "s"} in ${where.join(" and ")}`;
 }

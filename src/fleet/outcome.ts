@@ -1,7 +1,7 @@
 import type { ActionResult } from "../apply/run.js";
 import { CHANGING_KINDS, FAILED_KINDS, type Plan } from "../plan/types.js";
 import { formatIssue, type SpecIssue } from "../spec/issues.js";
-import { VMS_DIR, vmNameOf } from "../spec/store.js";
+import { PROFILES_DIR, VMS_DIR, vmNameOf } from "../spec/store.js";
 
 /**
  * Whether a run made the specs true, and if not, why: the one rule behind CLI exit codes, MCP
@@ -28,9 +28,15 @@ export interface OutcomeMode {
   scope?: string[];
 }
 
-/** The spec problems a run about `scope` answers for: its VMs' files and the fleet-wide ones. */
-export const problemsInScope = (issues: SpecIssue[], scope?: string[]): SpecIssue[] =>
-  issues.filter((i) => !scope || !i.file.startsWith(`${VMS_DIR}/`) || scope.includes(vmNameOf(i.file)));
+/** The spec problems a run about `scope` answers for: its VMs' files, the profiles they use, and the fleet-wide ones. */
+export const problemsInScope = (issues: SpecIssue[], scope?: string[]): SpecIssue[] => issues.filter((i) => !scope || isAbout(i, scope));
+
+/** Whether a problem concerns one of `names`: in its spec, in a profile it uses, or fleet-wide (hosts.yaml, fleet.yaml). */
+export function isAbout(i: SpecIssue, names: string[]): boolean {
+  if (i.usedBy?.length) return i.usedBy.some((f) => names.includes(vmNameOf(f)));
+  if (i.file.startsWith(`${VMS_DIR}/`)) return names.includes(vmNameOf(i.file));
+  return !i.file.startsWith(`${PROFILES_DIR}/`); // a profile no spec uses concerns no VM
+}
 
 export function outcomeOf(plan: Plan, results: ActionResult[], issues: SpecIssue[], mode: OutcomeMode): Outcome {
   const problems = problemsInScope(issues, mode.scope);

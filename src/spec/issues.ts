@@ -9,11 +9,34 @@ export interface SpecIssue {
   col: number;
   field: string;
   message: string;
+  /**
+   * The specs this problem makes invalid ("vms/web1.yaml") when `file` is not one of them: a
+   * profile they use (profiles/base.yaml). Absent for a problem in a spec, hosts.yaml or fleet.yaml.
+   */
+  usedBy?: string[];
 }
 
-/** `FILE:LINE:COL: FIELD: message` (without `FIELD: ` when field is ""). */
+/** `FILE:LINE:COL: FIELD: message` (without `FIELD: ` when field is ""), then `(used by vms/a.yaml)` for a profile's problem. */
 export function formatIssue(i: SpecIssue): string {
-  return `${i.file}:${i.line}:${i.col}: ${i.field ? `${i.field}: ` : ""}${i.message}`;
+  const users = i.usedBy?.length ? ` (used by ${i.usedBy.join(", ")})` : "";
+  return `${i.file}:${i.line}:${i.col}: ${i.field ? `${i.field}: ` : ""}${i.message}${users}`;
+}
+
+/** Marks the issues located outside `specFile` (in a profile it uses) as that spec's (usedBy). */
+export function attributeTo(issues: SpecIssue[], specFile: string): SpecIssue[] {
+  return issues.map((i) => (i.file === specFile || i.usedBy?.includes(specFile) ? i : { ...i, usedBy: [...(i.usedBy ?? []), specFile] }));
+}
+
+/** One issue per place and message: a profile's problem found through several specs is listed once, naming them all. */
+export function mergeSameIssues(issues: SpecIssue[]): SpecIssue[] {
+  const byKey = new Map<string, SpecIssue>();
+  for (const i of issues) {
+    const key = `${i.file}:${i.line}:${i.col}:${i.field}:${i.message}`;
+    const seen = byKey.get(key);
+    if (!seen) byKey.set(key, i);
+    else if (i.usedBy) byKey.set(key, { ...seen, usedBy: [...new Set([...(seen.usedBy ?? []), ...i.usedBy])].sort() });
+  }
+  return [...byKey.values()];
 }
 
 export const fieldOf = (path: readonly PropertyKey[]): string => path.map(String).join(".");

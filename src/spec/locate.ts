@@ -4,6 +4,8 @@ import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node, typ
 export interface Position {
   line: number;
   col: number;
+  /** The file the position is in when it is not the document's own (a merged spec's value from a profile). */
+  file?: string;
 }
 
 /**

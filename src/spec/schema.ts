@@ -67,6 +67,10 @@ const CloudInit = z
 const VmObject = z
   .strictObject({
     name: Name.optional().describe("optional; must equal the file's name when given"),
+    profile: z
+      .union([Name, z.array(Name).min(1)])
+      .optional()
+      .describe("profiles/NAME.yaml to start from: one name, or a list applied in order; this file's own fields win"),
     host: Name.default("local").describe("'local' (default) or a host from hosts.yaml"),
     arch: Arch.optional(),
     vcpus: z.int().min(1).max(512).default(2).describe("virtual CPUs, 1..512; default 2"),

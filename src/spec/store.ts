@@ -2,11 +2,12 @@ import { posix } from "node:path";
 import type { Host } from "../hosts/host.js";
 
 /**
- * Where a fleet's specs live, in one place: `vms/NAME.yaml` (or `.yml`) beside `hosts.yaml`
- * and `fleet.yaml`. The file name is the VM name. Everything that maps names to files or
- * files to names goes through here.
+ * Where a fleet's specs live, in one place: `vms/NAME.yaml` (or `.yml`) beside `hosts.yaml`,
+ * `fleet.yaml` and `profiles/NAME.yaml` (settings specs share). The file name is the VM's (or
+ * the profile's) name. Everything that maps names to files or files to names goes through here.
  */
 export const VMS_DIR = "vms";
+export const PROFILES_DIR = "profiles";
 /** The fleet's private files (its SSH key, the guests' host keys): never in git. */
 export const PRIVATE_DIR = ".qfleet";
 
@@ -58,4 +59,15 @@ export async function removeSpecFiles(host: Host, dir: string, name: string): Pr
 /** Every spec file name in vms/, sorted. */
 export async function listSpecFiles(host: Host, dir: string): Promise<string[]> {
   return (await host.list(vmsDirOf(dir))).filter(isSpecFileName).sort();
+}
+
+export const profilesDirOf = (dir: string): string => posix.join(posix.resolve(dir), PROFILES_DIR);
+
+/** How a profile file is shown in messages and issues: "profiles/base.yaml". */
+export const profileLabel = (fileName: string): string => `${PROFILES_DIR}/${fileName}`;
+
+/** Every profile file name in profiles/ (none when there is no such folder), sorted. */
+export async function listProfileFiles(host: Host, dir: string): Promise<string[]> {
+  if ((await host.stat(profilesDirOf(dir)))?.kind !== "dir") return [];
+  return (await host.list(profilesDirOf(dir))).filter(isSpecFileName).sort();
 }

@@ -7,8 +7,10 @@ import { checkHostKnown, checkPaths, checkPortClashes, type CheckedSpec } from "
 import { applyChanges, splitKey, type Changes } from "./edit.js";
 import { NAME_HELP, NAME_RE } from "./fields.js";
 import { FLEET_FILE, fleetFileText, type FleetIdentity } from "./fleet-id.js";
-import { fieldOf, formatIssue, sortIssues, type SpecIssue } from "./issues.js";
+import { attributeTo, fieldOf, formatIssue, sortIssues, type SpecIssue } from "./issues.js";
+import { writeSchemaFiles } from "./json-schemas.js";
 import { loadHosts, loadIdentity, readSpecFiles } from "./load.js";
+import { loadProfiles } from "./profiles.js";
 import { newSpecFile, readSpecText, removeSpecFiles, specLabel, vmsDirOf } from "./store.js";
 import { validateVmText } from "./validate-doc.js";
 
@@ -22,6 +24,8 @@ export const SCHEMA_COMMENT = "# yaml-language-server: $schema=../schemas/vm.sch
  * it throws INVALID_SPEC listing the located problems and the file is left byte-for-byte as
  * it was. Edits keep comments, key order and formatting (see applyChanges). Writes are atomic.
  * `changes` keys may be dotted ("ssh.port"); a value of undefined or null deletes the key.
+ * A new spec starts with SCHEMA_COMMENT, and the fleet's schemas/ gets the schema files it
+ * lacks, so that modeline resolves (existing schema files are left as they are).
  */
 export async function writeSpec(host: Host, dir: string, name: string, changes: Changes): Promise<{ file: string; created: boolean; text: string }> {
   checkName(name);
@@ -40,6 +44,7 @@ export async function writeSpec(host: Host, dir: string, name: string, changes: 
   if (issues.length) throw invalid(`${rel}: the change would make the spec invalid, so nothing was written`, issues);
   if (!hasVmsDir) await host.mkdir(vmsDir);
   if (text !== before) await host.writeFile(file, text);
+  if (before === undefined) await writeSchemaFiles(host, root, { replace: false }); // where its modeline points
   return { file, created: before === undefined, text };
 }
 
@@ -88,14 +93,15 @@ const touchedBy = (changes: Changes) => (field: string) =>
   });
 
 async function problems(host: Host, root: string, rel: string, file: string, text: string, pathsToCheck: (f: string) => boolean) {
-  const r = validateVmText(text, rel, file);
+  const profiles = await loadProfiles(host, root);
+  const r = validateVmText(text, rel, file, profiles);
   if (!r.spec) return r.issues;
   const me: CheckedSpec = { name: r.name, file: rel, spec: r.spec, raw: r.raw, locate: r.locate };
   const issues: SpecIssue[] = [...checkHostKnown(me, (await loadHosts(host, root)).names)];
   if (r.spec.host === "local") issues.push(...(await checkPaths(host, me, pathsToCheck)));
-  const others = (await host.stat(posix.dirname(file))) ? (await readSpecFiles(host, root)).filter((f) => f.name !== r.name && f.spec) : [];
+  const others = (await host.stat(posix.dirname(file))) ? (await readSpecFiles(host, root, profiles)).filter((f) => f.name !== r.name && f.spec) : [];
   issues.push(...(checkPortClashes<CheckedSpec>([me, ...others]).get(me) ?? []));
-  return issues;
+  return attributeTo(issues, rel);
 }
 
 function invalid(headline: string, issues: SpecIssue[]): QfleetError {

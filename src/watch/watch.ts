@@ -5,7 +5,8 @@ import { QfleetError, toQfleetError } from "../errors.js";
 import { LOCAL } from "../hosts/local.js";
 import { KIND_LABEL } from "../plan/render.js";
 import { reconcile } from "../fleet/reconcile.js";
-import { isSpecFileName, vmNameOf } from "../spec/store.js";
+import { loadFleet } from "../spec/load.js";
+import { isSpecFileName, PROFILES_DIR, vmNameOf } from "../spec/store.js";
 import { ReconcileQueue } from "./queue.js";
 import { WatchReporter, type WatchEvent } from "./report.js";
 
@@ -32,7 +33,8 @@ export interface WatchOptions {
 
 /**
  * `qfleet watch`: reconcile everything once, then reconcile the VMs whose spec files change
- * (vms/*.yaml|yml; a hosts.yaml change reconciles all), plus a full resync every `resyncMs`,
+ * (vms/*.yaml|yml; a profiles/*.yaml change reconciles the VMs whose specs name that profile;
+ * a hosts.yaml change reconciles all), plus a full resync every `resyncMs`,
  * so the fleet is level-triggered: a VM that died while its spec says running is started
  * again. Contracts: an invalid spec leaves its VM exactly as it runs (reconcile guarantees it)
  * and its located problems are reported once per change; a deleted spec makes an orphan
@@ -41,6 +43,7 @@ export interface WatchOptions {
 export async function watchFleet(opts: WatchOptions): Promise<void> {
   const root = path.resolve(opts.dir);
   const vmsDir = path.join(root, "vms");
+  const profilesDir = path.join(root, PROFILES_DIR);
   const hostsFile = path.join(root, "hosts.yaml");
   if ((await LOCAL.stat(vmsDir))?.kind !== "dir")
     throw new QfleetError("NOT_FOUND", `no vms/ folder in ${root}`, {
@@ -88,25 +91,43 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
     ignoreInitial: true,
     awaitWriteFinish: { stabilityThreshold: WRITE_SETTLE_MS, pollInterval: 20 },
     ignored: (p, stats) => {
-      if (p === root || p === vmsDir || p === hostsFile) return false;
-      return path.dirname(p) !== vmsDir || !isSpecFileName(path.basename(p)) || Boolean(stats && !stats.isFile());
+      if (p === root || p === vmsDir || p === profilesDir || p === hostsFile) return false;
+      const dir = path.dirname(p);
+      return (dir !== vmsDir && dir !== profilesDir) || !isSpecFileName(path.basename(p)) || Boolean(stats && !stats.isFile());
     },
   });
   let changed = new Set<string>();
+  let profiles = new Set<string>();
   let all = false;
   let debounce: NodeJS.Timeout | undefined;
+  /** The VMs whose specs name one of `names`, read from the specs as they are now (valid or not). */
+  const usersOf = async (names: Set<string>): Promise<string[] | "all"> => {
+    try {
+      const { profileUsers } = await loadFleet(LOCAL, root, { checkPaths: false });
+      return [...names].flatMap((n) => profileUsers[n] ?? []);
+    } catch {
+      return "all"; // the run reports why the fleet cannot be read
+    }
+  };
+  const flush = async () => {
+    const [vms, profs, everything] = [changed, profiles, all];
+    [changed, profiles, all] = [new Set(), new Set(), false];
+    const users = everything || !profs.size ? [] : await usersOf(profs);
+    if (everything || users === "all") return queue.request("all");
+    const target = [...new Set([...vms, ...users])];
+    if (target.length) return queue.request(target);
+    const files = [...profs].map((n) => `${PROFILES_DIR}/${n}.yaml`).join(", ");
+    report.emit({ event: "change", message: `no spec names ${files}: nothing to reconcile` });
+  };
   watcher.on("all", (ev, p) => {
-    if (p === vmsDir || p === hostsFile) all = true;
+    if (p === vmsDir || p === profilesDir || p === hostsFile) all = true;
     else if (path.dirname(p) === vmsDir) changed.add(vmNameOf(p));
+    else if (path.dirname(p) === profilesDir) profiles.add(vmNameOf(p));
     else return;
     const word = ev === "add" || ev === "addDir" ? "added" : ev === "unlink" || ev === "unlinkDir" ? "removed" : "changed";
     report.emit({ event: "change", file: path.relative(root, p), message: `${path.relative(root, p)} ${word}` });
     clearTimeout(debounce);
-    debounce = setTimeout(() => {
-      queue.request(all ? "all" : [...changed]);
-      changed = new Set();
-      all = false;
-    }, WATCH_DEBOUNCE_MS);
+    debounce = setTimeout(() => void flush(), WATCH_DEBOUNCE_MS);
   });
   watcher.on("error", (e) => report.emit({ event: "error", message: `watching ${root}: ${toQfleetError(e).message}` }));
   try {
@@ -119,7 +140,10 @@ export async function watchFleet(opts: WatchOptions): Promise<void> {
   }
 
   const resyncMs = opts.resyncMs ?? DEFAULT_RESYNC_S * 1000;
-  report.emit({ event: "watching", message: `watching ${path.join(opts.dir, "vms")} and hosts.yaml; full resync every ${resyncMs / 1000} s` });
+  report.emit({
+    event: "watching",
+    message: `watching ${path.join(opts.dir, "vms")}, ${PROFILES_DIR}/ and hosts.yaml; full resync every ${resyncMs / 1000} s`,
+  });
   queue.request("all");
   const resync = setInterval(() => queue.request("all"), resyncMs);
 

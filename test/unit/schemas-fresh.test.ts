@@ -22,5 +22,17 @@ describe("schemas/*.json", () => {
     const hosts = JSON.parse(fresh["hosts.schema.json"]);
     expect(hosts.properties.hosts.additionalProperties.required).toEqual(["address"]);
     expect(hosts.properties.hosts.additionalProperties.properties).not.toHaveProperty("password");
+    const profile = JSON.parse(fresh["profile.schema.json"]);
+    expect(profile.additionalProperties).toBe(false);
+    expect(profile.required ?? []).toEqual([]);
+    expect(profile.properties).not.toHaveProperty("name");
+    expect(profile.properties).not.toHaveProperty("profile");
+    expect(profile.properties.boot.required ?? []).toEqual([]); // mappings merge: a profile may give part of boot
+    expect(Object.keys(profile.properties).sort()).toEqual(
+      Object.keys(vm.properties)
+        .filter((k) => k !== "name" && k !== "profile")
+        .sort(),
+    );
+    expect(vm.properties.profile.anyOf).toHaveLength(2);
   });
 });

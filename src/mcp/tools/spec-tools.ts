@@ -18,7 +18,8 @@ const actionShape = z.record(z.string(), z.unknown());
 async function specOf(dir: string, name: string) {
   const fleet = await loadSpecs(dir);
   const s = fleet.specs.find((x) => x.name === name);
-  const problems = fleet.issues.filter((i) => i.file.startsWith(`${VMS_DIR}/`) && vmNameOf(i.file) === name).map(formatIssue);
+  const mine = (f: string) => f.startsWith(`${VMS_DIR}/`) && vmNameOf(f) === name; // its spec, or a profile it uses (usedBy)
+  const problems = fleet.issues.filter((i) => mine(i.file) || i.usedBy?.some(mine)).map(formatIssue);
   return { s, problems };
 }
 
