@@ -31,6 +31,7 @@ const MODULES: [string[], () => Promise<Register>][] = [
   [["monitor"], () => import("./monitor.js").then((m) => m.registerMonitor)],
   [["watch"], () => import("./watch.js").then((m) => m.registerWatch)],
   [["mcp"], () => import("./mcp.js").then((m) => m.registerMcp)],
+  [["init", "schema"], () => import("./init.js").then((m) => m.registerInit)],
 ];
 
 const program = new Command("qfleet")
@@ -41,6 +42,7 @@ const program = new Command("qfleet")
     "after",
     `
 Examples:
+  qfleet init                     a new fleet repository here (vms/, profiles/, hosts.yaml, ...)
   qfleet plan                     what reconcile would change
   qfleet reconcile                make the VMs match vms/*.yaml
   qfleet status demo --wait-ssh 60
