@@ -57,7 +57,6 @@ export async function mcpBench(): Promise<Row[]> {
         goal: "<= +10 ms",
         ok: m - d <= 10,
       },
-      { name: "spawn qfleet mcp -> first tools/list", value: fmt(s), baseline: "-", ratio: "-", goal: "< 500 ms", ok: s < 500 },
       { name: "MCP server idle RSS", value: `${rss.toFixed(0)} MB`, baseline: "-", ratio: "-", goal: "< 80 MB", ok: rss < 80 },
     ];
   } finally {

@@ -1,34 +1,9 @@
 import { execa } from "execa";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { benchFleet, killQemusUnder, median, stubSpecs, timeMs, type Row } from "./lib.js";
+import { benchFleet, interleaved, killQemusUnder, ratioText, stubSpecs, timeMs, type Row } from "./lib.js";
 
 const fmt = (ms: number) => `${Math.round(ms)} ms`;
-
-/** Node's own start-up, the floor under any CLI figure. */
-export async function nodeStart(): Promise<number> {
-  return median(5, () => timeMs(() => execa("node", ["-e", "0"])));
-}
-
-/** A no-op `qfleet reconcile` with 50 running stub VMs (whole process, Node start included). */
-export async function noopReconcile(base: number): Promise<Row> {
-  const f = benchFleet();
-  try {
-    stubSpecs(f, 50);
-    await f.cli(["reconcile", "--parallel", "10"]);
-    const ms = await median(5, () => f.cli(["reconcile"]));
-    return {
-      name: "no-op reconcile, 50 running VMs",
-      value: fmt(ms),
-      baseline: `node start ${fmt(base)}`,
-      ratio: `${(ms / base).toFixed(2)}x`,
-      goal: "< 1000 ms",
-      ok: ms < 1000,
-    };
-  } finally {
-    f.cleanup();
-  }
-}
 
 /** Starting 20 stopped stub VMs with reconcile, against launching the same argv at once from a shell. */
 export async function start20(): Promise<Row> {
@@ -43,50 +18,73 @@ export async function start20(): Promise<Row> {
       await new Promise((r) => setTimeout(r, 300));
       for (const n of names) for (const x of ["qmp.sock", "qemu.pid"]) rmSync(path.join(f.vmDir, n, x), { force: true });
     };
-    const floors: number[] = [];
-    const ours: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    const floor = async () => {
       await stopAll();
       const script = argvs.map((a) => a.map((x) => `'${x.replaceAll("'", "'\\''")}'`).join(" ") + " &").join("\n") + "\nwait";
-      floors.push(
-        await timeMs(async () => {
-          await execa("sh", ["-c", script]);
-          while (!socks.every((s) => existsSync(s))) await new Promise((r) => setTimeout(r, 5));
-        }),
-      );
+      return timeMs(async () => {
+        await execa("sh", ["-c", script]);
+        while (!socks.every((s) => existsSync(s))) await new Promise((r) => setTimeout(r, 5));
+      });
+    };
+    const ours = async () => {
       await stopAll();
-      ours.push(await f.cli(["reconcile"]));
-    }
-    const floor = floors.sort((a, b) => a - b)[1];
-    const mine = ours.sort((a, b) => a - b)[1];
+      return f.cli(["reconcile"]);
+    };
+    const p = await interleaved(5, floor, ours);
     return {
       name: "start 20 stopped VMs (reconcile)",
-      value: fmt(mine),
-      baseline: `shell launch ${fmt(floor)}`,
-      ratio: `${(mine / floor).toFixed(2)}x`,
+      value: fmt(p.value),
+      baseline: `shell launch ${fmt(p.base)}`,
+      ratio: ratioText(p),
       goal: "<= 1.25x",
-      ok: mine / floor <= 1.25,
+      ok: p.ratio <= 1.25,
     };
   } finally {
     f.cleanup();
   }
 }
 
-/** Loading and planning 1,000 specs with nothing running. */
-export async function plan1000(base: number): Promise<Row> {
-  const f = benchFleet();
-  try {
-    stubSpecs(f, 1000);
-    const ms = await median(3, () => f.cli(["plan", "--json"]));
-    return {
-      name: "load + plan 1,000 specs",
-      value: fmt(ms),
-      baseline: `node start ${fmt(base)}`,
-      ratio: `${(ms / base).toFixed(2)}x`,
-      goal: "< 1500 ms",
-      ok: ms < 1500,
-    };
-  } finally {
-    f.cleanup();
+/**
+ * Loading and planning 200, 1,000 and 5,000 specs with nothing running, each interleaved with
+ * `node -e 0`. The cost of each further spec (the slope between sizes, so the fixed start-up
+ * is left out) must stay flat, and a thousand more specs cost at most 2.5 node starts.
+ */
+export async function planScaling(): Promise<Row[]> {
+  const sizes = [200, 1000, 5000];
+  const runs: { n: number; value: number; base: number }[] = [];
+  for (const n of sizes) {
+    const f = benchFleet();
+    try {
+      stubSpecs(f, n);
+      const p = await interleaved(
+        5,
+        () => timeMs(() => execa("node", ["-e", "0"])),
+        () => f.cli(["plan", "--json"]),
+      );
+      runs.push({ n, value: p.value, base: p.base });
+    } finally {
+      f.cleanup();
+    }
   }
+  const base = runs.map((r) => r.base).sort((a, b) => a - b)[1];
+  const slopes = runs.slice(1).map((r, i) => ((r.value - runs[i].value) / (r.n - runs[i].n)) * 1000); // ms per 1,000 more specs
+  const worst = Math.max(...slopes);
+  return [
+    ...runs.map((r) => ({
+      name: `load + plan ${r.n} specs`,
+      value: fmt(r.value),
+      baseline: `node -e 0 ${fmt(r.base)}`,
+      ratio: "-",
+      goal: "-",
+      ok: true,
+    })),
+    {
+      name: "plan: each 1,000 more specs (200->1,000, 1,000->5,000)",
+      value: slopes.map(fmt).join(" / "),
+      baseline: `node -e 0 ${fmt(base)}`,
+      ratio: `${(worst / base).toFixed(2)}x; ${(Math.max(...slopes) / Math.min(...slopes)).toFixed(2)}x between sizes`,
+      goal: "<= 2.5x, flat (<= 1.5x)",
+      ok: worst / base <= 2.5 && Math.max(...slopes) / Math.min(...slopes) <= 1.5,
+    },
+  ];
 }

@@ -31,6 +31,9 @@ Examples:
     .action(
       action(async (f: Flags) => {
         const ctx = { dir: path.resolve(f.dir), readOnly: Boolean(f.readOnly), allowPassword: Boolean(f.allowSshPassword) };
+        // a server answers many calls: what discovery learns about this machine is kept, checked on every use
+        const { enableLiveCaches } = await import("../fleet/live-cache.js");
+        const stopCaching = enableLiveCaches();
         if (f.http) {
           const port = Number(f.port);
           if (!Number.isInteger(port) || port < 0 || port > 65535) throw new QfleetError("BAD_INPUT", `--port takes 0..65535, not ${f.port}`);
@@ -38,6 +41,7 @@ Examples:
           const server = await serveHttp(ctx, port);
           await untilSignal();
           server.close();
+          stopCaching();
           return 0;
         }
         const [{ createMcpServer }, { StdioServerTransport }] = await Promise.all([
@@ -50,6 +54,7 @@ Examples:
         await server.connect(transport);
         process.stdin.once("end", () => void server.close());
         await Promise.race([closed, untilSignal()]);
+        stopCaching();
         return 0;
       }),
     );

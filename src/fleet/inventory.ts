@@ -2,6 +2,7 @@ import { toQfleetError } from "../errors.js";
 import { LOCAL } from "../hosts/local.js";
 import { loadFleet, type Fleet } from "../spec/load.js";
 import { discoverHost } from "../state/discover.js";
+import { discoveryCacheFor, resolveKept } from "./live-cache.js";
 import type { HostState } from "../state/types.js";
 import { resolveFleet, type Resolved, type ResolveOptions } from "./resolve.js";
 
@@ -24,7 +25,8 @@ export async function discoverFleet(r: Resolved): Promise<HostState[]> {
       const known = r.hostErrors.get(name);
       if (known !== undefined) return { host: name, vms: [], unmanaged: [], error: known };
       try {
-        return await discoverHost(r.registry.get(name), dirs, r.scope);
+        const host = r.registry.get(name);
+        return await discoverHost(host, dirs, r.scope, discoveryCacheFor(host));
       } catch (e) {
         return { host: name, vms: [], unmanaged: [], error: toQfleetError(e).message };
       }
@@ -34,6 +36,6 @@ export async function discoverFleet(r: Resolved): Promise<HostState[]> {
 
 /** Resolve, then discover: for commands that read state and change nothing (list, status, plan). */
 export async function loadInventory(dir: string, opts: ResolveOptions = {}): Promise<Inventory> {
-  const r = await resolveFleet(dir, opts);
+  const r = await resolveKept(dir, opts, () => resolveFleet(dir, opts));
   return { ...r, hosts: await discoverFleet(r) };
 }

@@ -52,7 +52,7 @@ export async function readiness(t: GuestTarget, host: Host, serialLog: string, o
       }
     }
   }
-  const ready = r.login_ok ?? r.ssh_accessible;
+  const ready = t.login ? (r.login_ok ?? r.ssh_accessible) : true; // without SSH there is nothing to wait for
   if (!ready || r.cloud_init === "running" || r.cloud_init === "error") r.console = await consoleTail(host, serialLog);
   return r;
 }
