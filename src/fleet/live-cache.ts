@@ -11,8 +11,8 @@ import type { Resolved, ResolveOptions } from "./resolve.js";
  *   is the same: the spec files, hosts.yaml, fleet.yaml, profiles/, the fleet's public key,
  *   every file a spec names (ISO, kernel, base images, user_data), $QFLEET_VM_DIR and the
  *   question asked (scope, hosts) — an edit shows on the very next call;
- * - discovery of this machine keeps the QEMU command lines it read and the parsed records, each
- *   checked on use (see state/live.ts). Remote hosts are looked at afresh each time.
+ * - discovery of this machine keeps the parsed records, each checked on use (see
+ *   state/live.ts). Remote hosts are looked at afresh each time.
  */
 let enabled = false;
 const discovery = new Map<Host, DiscoveryCache>();

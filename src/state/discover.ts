@@ -25,8 +25,7 @@ const INSPECT_AT_ONCE_CACHED = 64;
 export async function discoverHost(host: Host, vmDirs: string[], scope?: string[], cache?: DiscoveryCache): Promise<HostState> {
   const dirs = [...new Set(vmDirs)];
   const limit = new Limiter(cache ? INSPECT_AT_ONCE_CACHED : INSPECT_AT_ONCE);
-  const processes = cache ? cache.processes() : listQemuProcesses(host);
-  const [procs, scans] = await Promise.all([processes, Promise.all(dirs.map((d) => scanVmDir(host, d, limit, scope)))]);
+  const [procs, scans] = await Promise.all([listQemuProcesses(host), Promise.all(dirs.map((d) => scanVmDir(host, d, limit, scope)))]);
   const bySocket = new Map(procs.filter((p) => p.qmpSocket).map((p) => [p.qmpSocket!, p]));
   const vms = await Promise.all(
     scans.flatMap((found, i) => found.instances.map((name) => limit.run(() => inspectInstance(host, dirs[i], name, bySocket, cache)))),
