@@ -48,6 +48,12 @@ export class SftpFiles {
     });
   }
 
+  /** Copies a local file to `p` with SFTP's pipelined transfer (several requests in flight). */
+  async put(local: string, p: string, onBytes?: (sent: number, total: number) => void): Promise<void> {
+    const step = (sent: number, _chunk: number, total: number) => onBytes?.(sent, total);
+    await this.wrap(p, () => call((cb) => this.sftp.fastPut(local, p, { step, mode: 0o644 }, cb)));
+  }
+
   async rename(from: string, to: string): Promise<void> {
     await this.wrap(from, () => this.renameRaw(from, to));
   }
