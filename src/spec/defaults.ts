@@ -1,4 +1,5 @@
 import { posix } from "node:path";
+import { cachedImageName, type DigestAlgo } from "./disk.js";
 import type { Accel, Arch } from "./fields.js";
 import type { VmSpec } from "./schema.js";
 
@@ -15,6 +16,9 @@ export const DEFAULT_VM_DIR = "/var/lib/qemu";
  * - `base` is set only for overlays: `path` is a qcow2 overlay backed by `base`, which is
  *   never opened for writing.
  * - `size` (bytes) creates the image when missing and grows it, never shrinks.
+ * - `image` is set for a disk made from a URL: `image.cached` is where the verified image lies in
+ *   the image cache ON THE VM'S HOST (named by its digest, never written). With an overlay,
+ *   `base` is that path; without one, `path` is the VM's own copy, made from it when missing.
  */
 export interface ResolvedDisk {
   index: number;
@@ -23,7 +27,19 @@ export interface ResolvedDisk {
   size?: number;
   base?: string;
   managed: boolean;
+  image?: ResolvedImage;
 }
+
+/** An image a disk is made from: its URL, its digest (lower-case hex) and its path in the VM host's image cache. */
+export interface ResolvedImage {
+  url: string;
+  algo: DigestAlgo;
+  digest: string;
+  cached: string;
+}
+
+/** The image cache folder named in plans of hosts that could not be asked for theirs. */
+export const IMAGE_CACHE_PLACEHOLDER = "~/.cache/qemu-fleet/images";
 
 /** A spec with every default filled in: what `create`/`start` run and plan compares. */
 export interface ResolvedVm {
@@ -67,6 +83,8 @@ export interface ResolveContext {
   envVmDir?: string;
   /** The spec file, carried along for messages. */
   file?: string;
+  /** The image cache folder on the VM's host (absolute), for disks given by `image:`. */
+  imageCache?: string;
 }
 
 /**
@@ -86,7 +104,7 @@ export function resolveVm(spec: VmSpec, ctx: ResolveContext): ResolvedVm {
     vcpus: spec.vcpus,
     memory: spec.memory,
     state: spec.state,
-    disks: spec.disks.map((d, index) => resolveDisk(d, index, instanceDir)),
+    disks: spec.disks.map((d, index) => resolveDisk(d, index, instanceDir, ctx.imageCache ?? IMAGE_CACHE_PLACEHOLDER)),
     ...(spec.iso !== undefined && { iso: spec.iso }),
     ...(spec.boot && { boot: { ...spec.boot } }),
     firmware,
@@ -108,8 +126,23 @@ function cloudInitOf(c: NonNullable<VmSpec["cloud_init"]>): NonNullable<Resolved
   return { user: c.user, keys: [...c.ssh_authorized_keys], ...(c.user_data !== undefined && { userData: c.user_data }) };
 }
 
-function resolveDisk(d: VmSpec["disks"][number], index: number, instanceDir: string): ResolvedDisk {
+function resolveDisk(d: VmSpec["disks"][number], index: number, instanceDir: string, imageCache: string): ResolvedDisk {
   const size = d.size !== undefined ? { size: d.size } : {};
+  if (d.image !== undefined) {
+    const [algo, digest] = d.sha512 !== undefined ? (["sha512", d.sha512] as const) : (["sha256", d.sha256!] as const);
+    const image: ResolvedImage = { url: d.image, algo, digest, cached: posix.join(imageCache, cachedImageName(algo, digest)) };
+    if (d.overlay)
+      return {
+        index,
+        path: posix.join(instanceDir, `disk${index}-overlay.qcow2`),
+        format: "qcow2",
+        ...size,
+        base: image.cached,
+        managed: true,
+        image,
+      };
+    return { index, path: posix.join(instanceDir, `disk${index}.${d.format}`), format: d.format, ...size, managed: true, image };
+  }
   if (d.overlay && d.path !== undefined)
     return { index, path: posix.join(instanceDir, `disk${index}-overlay.qcow2`), format: "qcow2", ...size, base: d.path, managed: true };
   if (d.path !== undefined) return { index, path: d.path, format: d.format, ...size, managed: false };

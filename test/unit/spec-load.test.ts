@@ -79,8 +79,8 @@ describe("loadFleet: every problem at once, each located", () => {
     const fleet = await loadFleet(host, dir, { checkPaths: false });
     expect(fleet.issues.map(formatIssue)).toEqual([
       "vms/web.yaml:1:1: boot.kernel: required",
-      "vms/web.yaml:5:5: disks.1: a disk needs size (to create it), path (an existing image), or both",
-      "vms/web.yaml:7:14: disks.2.overlay: overlay: true needs path: the base image to put the overlay on",
+      "vms/web.yaml:5:5: disks.1: a disk needs size (to create it), path (an existing image), image (a URL), or size with one of them",
+      "vms/web.yaml:7:14: disks.2.overlay: overlay: true needs path (the base image to put the overlay on) or image (a URL to download it from)",
       "vms/web.yaml:9:24: forwards.0.guest: must be at most 65535, got 70000",
     ]);
   });

@@ -70,9 +70,11 @@ describe("VmSpecSchema", () => {
   });
 
   it("needs size or path on a disk, and path on an overlay", () => {
-    expect(problems({ disks: [{ format: "raw" }] })).toEqual(["disks.0: custom a disk needs size (to create it), path (an existing image), or both"]);
+    expect(problems({ disks: [{ format: "raw" }] })).toEqual([
+      "disks.0: custom a disk needs size (to create it), path (an existing image), image (a URL), or size with one of them",
+    ]);
     expect(problems({ disks: [{ size: "1G", overlay: true }] })).toEqual([
-      "disks.0.overlay: custom overlay: true needs path: the base image to put the overlay on",
+      "disks.0.overlay: custom overlay: true needs path (the base image to put the overlay on) or image (a URL to download it from)",
     ]);
     expect(problems({ disks: [{ path: "/b.img", overlay: true, format: "raw" }] })[0]).toMatch(/^disks.0.format: custom an overlay is always qcow2/);
     expect(problems({ disks: [{ size: 0 }] })).toEqual(["disks.0.size: custom a disk size must be more than 0"]);
