@@ -2,11 +2,13 @@ import path from "node:path";
 import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { createDisk, createOverlay, imageInfo, resizeImage } from "../qemu/img.js";
+import { convertImage } from "../qemu/img-convert.js";
 import type { ResolvedVm } from "../spec/defaults.js";
 
 /**
  * Makes every disk of `vm` exist at least as large as its spec says, while the VM is stopped.
- * Contract: creates missing disks (overlays on their base, new images with their size), grows
+ * Contract: creates missing disks (overlays on their base, a copy of a cached `image:` in the
+ * disk's format, new images with their size; images must be in the cache already), grows
  * disks smaller than `size` with qemu-img resize, and never shrinks, overwrites or deletes one.
  * A disk qemu-fleet makes (managed) is touched only when `owned` lists it or it is missing: a
  * file someone else put at its path is refused, and a symbolic link is never followed.
@@ -26,6 +28,9 @@ export async function ensureDisks(host: Host, vm: ResolvedVm, owned: ReadonlySet
       if (d.base) {
         await createOverlay(host, { base: d.base, output: d.path });
         done.push(`disk ${d.index}: overlay ${d.path} on ${d.base}`);
+      } else if (d.image) {
+        await convertImage(host, { input: d.image.cached, format: d.format, output: d.path });
+        done.push(`disk ${d.index}: ${d.path} copied from ${d.image.cached}`);
       } else if (d.size !== undefined) {
         await createDisk(host, { path: d.path, format: d.format, size: d.size });
         done.push(`disk ${d.index}: created ${d.path}`);

@@ -6,6 +6,7 @@ import type { AppliedRecord, InstanceOwner } from "../state/types.js";
 import { assertOwner, readApplied, writeApplied } from "./applied.js";
 import { removeInstance } from "./delete.js";
 import { makeInstanceDir, refuseSymlinks } from "./instance.js";
+import { ensureVmImages } from "./images.js";
 import { launchVm, prepareFiles } from "./launch.js";
 import { applyLive } from "./live.js";
 import { qemuPidFor } from "./process.js";
@@ -71,12 +72,15 @@ async function ownRecord(ctx: ExecContext, instanceDir: string): Promise<Applied
  */
 async function create(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
   const { vm, accel } = a.desired!;
+  // images first: a download that fails or does not match its digest leaves no instance behind
+  const fetched = await ensureVmImages(ctx.host, vm, ctx.progress);
   ctx.progress("preparing instance directory and disks");
   await makeInstanceDir(ctx.host, vm.vmDir, vm.instanceDir);
   await refuseSymlinks(ctx.host, vm.instanceDir, filesFor(vm));
   const existing = await ownRecord(ctx, vm.instanceDir);
   const rec = existing ?? (await writeApplied(ctx.host, vm, accel, { owner: ctx.owner, claim: filesFor(vm) }));
-  const { steps } = await prepareFiles(ctx.host, vm, rec, ctx.owner, a.desired!.seed);
+  const prepared = await prepareFiles(ctx.host, vm, rec, ctx.owner, a.desired!.seed, ctx.progress);
+  const steps = [...fetched, ...prepared.steps];
   if (a.finalState !== "running") return { steps: [...steps, "created (stopped)"] };
   return launch(a, ctx, steps);
 }
@@ -105,6 +109,7 @@ async function start(a: Action, ctx: ExecContext): Promise<ExecOutcome> {
     rec ?? (await writeApplied(ctx.host, vm, a.desired!.accel, { owner: ctx.owner })),
     ctx.owner,
     a.desired!.seed,
+    ctx.progress,
   );
   return launch(a, ctx, steps);
 }
@@ -124,7 +129,7 @@ async function stop(a: Action, ctx: ExecContext, graceful: boolean): Promise<Exe
 async function applyOffline(a: Action, ctx: ExecContext): Promise<string[]> {
   const { vm, accel } = a.desired!;
   const rec = (await ownRecord(ctx, vm.instanceDir))!;
-  const { steps, record } = await prepareFiles(ctx.host, vm, rec, ctx.owner, a.desired!.seed);
+  const { steps, record } = await prepareFiles(ctx.host, vm, rec, ctx.owner, a.desired!.seed, ctx.progress);
   await writeApplied(ctx.host, vm, accel, { previous: record, owner: ctx.owner });
   return [...steps, "configuration recorded"];
 }

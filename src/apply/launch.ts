@@ -10,12 +10,14 @@ import { filesFor, instancePaths, ownedFiles, socketPathProblem } from "../state
 import type { AppliedRecord, InstanceOwner } from "../state/types.js";
 import { claimFiles, writeApplied } from "./applied.js";
 import { ensureDisks } from "./disks.js";
+import { ensureVmImages } from "./images.js";
 import { refuseSymlinks } from "./instance.js";
 
 /**
  * Readies an instance's files for a start, under a record that already exists: refuses symbolic
  * links where qemu-fleet writes, lists the files it is about to make in the record (claimFiles),
- * then copies the per-VM UEFI variable store and makes or grows the disks.
+ * then copies the per-VM UEFI variable store, puts `image:` URLs into the host's image cache
+ * (downloads reported through `progress`) and makes or grows the disks.
  */
 export async function prepareFiles(
   host: Host,
@@ -23,6 +25,7 @@ export async function prepareFiles(
   rec: AppliedRecord,
   owner: InstanceOwner,
   seed?: DesiredVm["seed"],
+  progress?: (message: string) => void,
 ): Promise<{ steps: string[]; record: AppliedRecord }> {
   const p = instancePaths(vm.instanceDir);
   const names = filesFor(vm);
@@ -39,6 +42,7 @@ export async function prepareFiles(
     await host.writeFile(p.seed, seed.image(), { mode: 0o600 });
     steps.push(`cloud-init seed written (instance-id ${seed.instanceId})`);
   }
+  steps.push(...(await ensureVmImages(host, vm, progress)));
   steps.push(...(await ensureDisks(host, vm, ownedFiles(record))));
   return { steps, record };
 }

@@ -1,6 +1,7 @@
 import { toQfleetError } from "../errors.js";
 import { LOCAL, thisMachine } from "../hosts/local.js";
 import { HostRegistry } from "../hosts/registry.js";
+import { imageCacheDir } from "../images/cache-dir.js";
 import { chooseAccel, type AccelSetting } from "../qemu/accel.js";
 import { probeCaps } from "../qemu/caps.js";
 import { vcpuProblem } from "../qemu/limits.js";
@@ -83,12 +84,20 @@ export async function resolveFleet(dir: string, opts: ResolveOptions = {}): Prom
 
 /**
  * One spec on its host: the machine's defaults filled in (arch, vm_dir: spec > hosts.yaml >
- * $QFLEET_VM_DIR > default), the accelerator chosen, and what QEMU there would refuse.
+ * $QFLEET_VM_DIR > default, the image cache there for `image:` disks), the accelerator chosen,
+ * and what QEMU there would refuse.
  */
 export async function resolveOn(host: Host, settings: { vm_dir?: string; accel?: string }, s: LoadedSpec, fleetDir: string): Promise<DesiredVm> {
   const caps = await probeCaps(host);
   const hostArch = caps.arch === "other" ? "x86_64" : caps.arch;
-  const bare = resolveVm(s.spec, { hostArch, hostVmDir: settings.vm_dir, envVmDir: process.env.QFLEET_VM_DIR || undefined, file: s.file });
+  const imageCache = s.spec.disks.some((d) => d.image !== undefined) ? await imageCacheDir(host) : undefined;
+  const bare = resolveVm(s.spec, {
+    hostArch,
+    hostVmDir: settings.vm_dir,
+    envVmDir: process.env.QFLEET_VM_DIR || undefined,
+    file: s.file,
+    imageCache,
+  });
   const { vm, seed, problem } = await withSeed(fleetDir, bare);
   const accel = chooseAccel(vm.arch, vm.accel, settings.accel as AccelSetting | undefined, caps);
   const launchProblems = [...(await launchProblemsOf(host, vm, accel.accel)), ...(problem ? [problem] : [])];

@@ -50,7 +50,8 @@ export function diffFields(from: ResolvedVm, fromAccel: string, to: ResolvedVm, 
       cmp(field, describeDisk(a), null, "restart", a.managed ? "detached; its file stays in the instance directory" : "detached; the file is kept");
       continue;
     }
-    if (a.path !== b.path || a.format !== b.format || (a.base ?? null) !== (b.base ?? null)) {
+    const source = (d: typeof a) => (d.image ? `${d.image.algo}:${d.image.digest}` : null);
+    if (a.path !== b.path || a.format !== b.format || (a.base ?? null) !== (b.base ?? null) || source(a) !== source(b)) {
       cmp(field, describeDisk(a), describeDisk(b), "replace", "a different disk: the old one's data would not follow");
       continue;
     }
@@ -64,5 +65,6 @@ export function diffFields(from: ResolvedVm, fromAccel: string, to: ResolvedVm, 
 }
 
 function describeDisk(d: ResolvedVm["disks"][number]): Record<string, unknown> {
-  return { path: d.path, format: d.format, ...(d.base && { base: d.base }), ...(d.size !== undefined && { size: d.size }) };
+  const image = d.image && { image: d.image.url, digest: `${d.image.algo}:${d.image.digest.slice(0, 16)}` };
+  return { path: d.path, format: d.format, ...image, ...(d.base && { base: d.base }), ...(d.size !== undefined && { size: d.size }) };
 }

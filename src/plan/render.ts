@@ -47,8 +47,12 @@ export function renderAction(a: Action): string[] {
   if (a.kind === "create" && a.desired) {
     const v = a.desired.vm;
     out.push(`    ${v.arch}, ${v.vcpus} vCPU, ${humanSize(v.memory)}, firmware ${v.firmware}, then ${a.finalState}`);
-    for (const d of v.disks)
-      out.push(`    + disk ${d.index}: ${d.path} (${d.format}${d.size ? `, ${humanSize(d.size)}` : ""}${d.base ? `, overlay of ${d.base}` : ""})`);
+    for (const d of v.disks) {
+      const from = d.image ? `, ${d.base ? "overlay" : "a copy"} of ${d.image.url}` : d.base ? `, overlay of ${d.base}` : "";
+      out.push(`    + disk ${d.index}: ${d.path} (${d.format}${d.size ? `, ${humanSize(d.size)}` : ""}${from})`);
+      if (d.image)
+        out.push(`      ${d.image.algo} ${d.image.digest.slice(0, 16)}..., cached as ${d.image.cached} (downloaded and checked if missing)`);
+    }
     if (v.iso)
       out.push(`    + iso: ${v.iso}${v.arch === "x86_64" ? " (on q35's SATA CD-ROM: installers see it, Debian's cloud kernel does not)" : ""}`);
     if (v.cloudInit)
