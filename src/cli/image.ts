@@ -6,6 +6,7 @@ import { LOCAL } from "../hosts/local.js";
 import { humanSize } from "../units.js";
 import { convertImage, OUTPUT_FORMATS } from "../qemu/img-convert.js";
 import { createOverlay, imageInfo, resizeImage, type ImageInfo } from "../qemu/img.js";
+import { registerImageCache } from "./image-cache.js";
 import { action, printError, printJson } from "./output.js";
 import { progressBar, type Progress } from "./progress.js";
 
@@ -45,10 +46,10 @@ const withOpts = (o: JsonOpt, fn: () => Promise<number | void>) => action(async 
 export function registerImage(program: Command): void {
   const image = program
     .command("image")
-    .description("inspect and change disk images with qemu-img")
+    .description("inspect and change disk images with qemu-img; pull images by URL into the image cache")
     .addHelpText(
       "after",
-      "\nExamples:\n  qfleet image info disk.qcow2\n  qfleet image convert disk.vmdk --format qcow2\n  qfleet image overlay golden.qcow2\n  qfleet image resize disk.qcow2 +10G\n  qfleet image info /var/lib/qemu/web1/disk0.qcow2 --host lab1   (a host from hosts.yaml)",
+      "\nExamples:\n  qfleet image info disk.qcow2\n  qfleet image pull https://example.org/golden.qcow2 --sha256 <hex>\n  qfleet image cache prune\n  qfleet image convert disk.vmdk --format qcow2\n  qfleet image overlay golden.qcow2\n  qfleet image resize disk.qcow2 +10G\n  qfleet image info /var/lib/qemu/web1/disk0.qcow2 --host lab1   (a host from hosts.yaml)",
     );
 
   hostOptions(image.command("info"))
@@ -130,6 +131,8 @@ export function registerImage(program: Command): void {
           );
       }),
     );
+
+  registerImageCache(image);
 
   image.addCommand(
     hostOptions(new SizeArgCommand("resize"))
