@@ -2,14 +2,21 @@ import path from "node:path";
 import { portHolder } from "../apply/launch.js";
 import { QfleetError } from "../errors.js";
 import { LOCAL } from "../hosts/local.js";
+import { imageWant } from "../images/want.js";
 import { imageInfo } from "../qemu/img.js";
 import { specLabel } from "../spec/store.js";
 import { writeSpec } from "../spec/write.js";
 import { loadSpecs } from "./inventory.js";
 
-/** What `qemu_boot_vm` asks for: an image to boot on this machine, and the VM's few settings. */
+/**
+ * What `qemu_boot_vm` asks for: an image to boot on this machine (a file, or a URL with its
+ * digest: exactly one of the two), and the VM's few settings.
+ */
 export interface BootRequest {
-  image: string;
+  image?: string;
+  imageUrl?: string;
+  sha256?: string;
+  sha512?: string;
   name?: string;
   sshPort?: number;
   memory?: string;
@@ -56,12 +63,8 @@ async function portBusy(port: number): Promise<string | null> {
  * spec and an asked-for port that is taken, saying by whom.
  */
 export async function declareBootVm(dir: string, r: BootRequest): Promise<{ name: string; file: string; port: number }> {
-  const image = path.resolve(dir, r.image);
-  const info = await imageInfo(LOCAL, image);
-  if (!r.overlay && info.format !== "qcow2" && info.format !== "raw") {
-    throw new QfleetError("BAD_INPUT", `${image} is ${info.format}: boot it with overlay: true, or convert it to qcow2 first (qemu_image_convert)`);
-  }
-  const name = r.name ?? nameFromImage(image);
+  const disk = await diskOf(dir, r);
+  const name = r.name ?? nameFromImage(disk.image !== undefined ? new URL(disk.image).pathname : disk.path!);
   const fleet = await loadSpecs(dir);
   if (fleet.specs.some((s) => s.name === name) || fleet.invalid.includes(name)) {
     throw new QfleetError("EXISTS", `VM ${name} already exists (${specLabel(name)})`, { hint: "pass another name, or use manage_vm to change it" });
@@ -82,11 +85,34 @@ export async function declareBootVm(dir: string, r: BootRequest): Promise<{ name
     ...(r.cpus && { vcpus: r.cpus }),
     ...(r.memory && { memory: r.memory }),
     ...(r.firmware && { firmware: r.firmware }),
-    disks: [{ path: image, ...(r.overlay ? { overlay: true } : { format: info.format }), ...(r.diskSize && { size: r.diskSize }) }],
+    disks: [{ ...disk, ...(r.diskSize && { size: r.diskSize }) }],
     ssh: { port },
     cloud_init: r.cloudInit,
     ...(r.display === "vnc" && { display: "vnc" }),
     state: "running",
   });
   return { name, file, port };
+}
+
+/**
+ * The spec's disk for the image asked for: a URL with its digest is downloaded at the reconcile
+ * (into the image cache, checked); a file is checked here (its format must be bootable without
+ * an overlay).
+ */
+async function diskOf(
+  dir: string,
+  r: BootRequest,
+): Promise<{ path?: string; image?: string; overlay?: true; format?: string; [digest: string]: unknown }> {
+  if ((r.image === undefined) === (r.imageUrl === undefined))
+    throw new QfleetError("BAD_INPUT", "give image_path (a file on this machine) or image_url (with sha256 or sha512), exactly one");
+  if (r.imageUrl !== undefined) {
+    const want = imageWant(r.imageUrl, r);
+    return { image: want.url, [want.algo]: want.digest, ...(r.overlay && { overlay: true as const }) };
+  }
+  const image = path.resolve(dir, r.image!);
+  const info = await imageInfo(LOCAL, image);
+  if (!r.overlay && info.format !== "qcow2" && info.format !== "raw") {
+    throw new QfleetError("BAD_INPUT", `${image} is ${info.format}: boot it with overlay: true, or convert it to qcow2 first (qemu_image_convert)`);
+  }
+  return { path: image, ...(r.overlay ? { overlay: true as const } : { format: info.format }) };
 }

@@ -10,11 +10,16 @@ export const qemuBootVm = defineTool({
   name: "qemu_boot_vm",
   title: "Boot a disk image",
   description:
-    "Boot an existing disk image (a golden image, a test image) as a VM: writes vms/NAME.yaml for it and reconciles it. By default the VM " +
-    "runs on a copy-on-write overlay so the image itself is never written, and gets a cloud-init seed: stock cloud images (Debian, Ubuntu) " +
-    "then create user qfleet with sudo and the fleet's SSH key. With wait_s it waits until that login works; else poll qemu_vm_status.",
+    "Boot a disk image (a golden image, a test image, a stock cloud image) as a VM: writes vms/NAME.yaml for it and reconciles it. The image " +
+    "is a file (image_path) or a URL with its digest (image_url + sha256 or sha512: downloaded once into the image cache and checked, with " +
+    "progress). By default the VM runs on a copy-on-write overlay so the image itself is never written, and gets a cloud-init seed: stock " +
+    "cloud images (Debian, Ubuntu) then create user qfleet with sudo and the fleet's SSH key. With wait_s it waits until that login works; " +
+    "else poll qemu_vm_status.",
   input: {
-    image_path: z.string().min(1).describe("the bootable disk image (qcow2 or raw, or any format with overlay: true)"),
+    image_path: z.string().min(1).optional().describe("the bootable disk image file (qcow2 or raw, or any format with overlay: true); or image_url"),
+    image_url: z.string().min(1).optional().describe("an http(s):// or file:// URL of the image, instead of image_path; needs sha256 or sha512"),
+    sha256: z.string().optional().describe("with image_url: the image's SHA-256 (64 hex digits)"),
+    sha512: z.string().optional().describe("with image_url: the image's SHA-512 (128 hex digits)"),
     name: z
       .string()
       .regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63")
@@ -71,6 +76,9 @@ export const qemuBootVm = defineTool({
   async run(a, call, ctx) {
     const { name, file, port } = await declareBootVm(ctx.dir, {
       image: a.image_path,
+      imageUrl: a.image_url,
+      sha256: a.sha256,
+      sha512: a.sha512,
       name: a.name,
       sshPort: a.ssh_port,
       memory: a.memory,
