@@ -98,6 +98,9 @@ describe("qfleet installed from npm pack", () => {
     expect(st.status).toBe("running");
     figures["empty folder to a running VM"] = `${((Date.now() - start) / 1000).toFixed(1)} s`;
     expect(JSON.parse((await qfleet(["status", "example", "--json"])).stdout).status).toBe("stopped"); // state: stopped: nothing boots by accident
+    // what examples/github-actions.yml runs
+    expect((await qfleet(["validate", "--no-check-paths"])).exitCode).toBe(0);
+    expect((await qfleet(["reconcile", "--check"])).exitCode).toBe(0);
   });
 
   it("the modelines of the specs and the profile resolve to schemas that accept them", () => {
