@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { runLocal } from "./local-run.js";
-import { constants as fsConstants, createReadStream, createWriteStream, promises as fs } from "node:fs";
+import { constants as fsConstants, createReadStream, createWriteStream, promises as fs, readdirSync, statSync } from "node:fs";
 import net from "node:net";
 import { hostname, machine, type } from "node:os";
 import path from "node:path";
@@ -159,6 +159,28 @@ export class LocalHost implements Host {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
       throw toQfleetError(e);
+    }
+  }
+
+  /**
+   * "mtime:size:inode" of each path ("-" when missing), read synchronously: a long-lived
+   * process checks with it whether the files it keeps parsed changed, a few microseconds each.
+   */
+  fingerprint(paths: string[]): string {
+    return paths
+      .map((p) => {
+        const s = statSync(p, { throwIfNoEntry: false });
+        return s ? `${s.mtimeMs}:${s.size}:${s.ino}` : "-";
+      })
+      .join("|");
+  }
+
+  /** A folder's entries, read synchronously (sorted; [] when it is missing): see fingerprint. */
+  listNow(dir: string): string[] {
+    try {
+      return readdirSync(dir).sort();
+    } catch {
+      return [];
     }
   }
 
