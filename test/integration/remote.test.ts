@@ -137,7 +137,7 @@ describe("remote hosts over SSH (real sshd, real QEMU)", () => {
     it("stops a second reconcile at once, naming the holder, and dies with its holder", async () => {
       // Another process (a laptop, say) holds r1's reconcile lock through its own SSH connection.
       const script = `
-        const { SshHost } = await import(${JSON.stringify(path.join(REPO_ROOT, "dist/hosts/ssh.js"))});
+        const { SshHost } = await import(${JSON.stringify(path.join(REPO_ROOT, "dist/hosts/ssh/host.js"))});
         const { acquireLock } = await import(${JSON.stringify(path.join(REPO_ROOT, "dist/apply/lock.js"))});
         const entry = ${JSON.stringify({ ...lab.entry("r1"), port: lab.sshd.r1.port, identity_file: lab.key, known_hosts: lab.knownHosts, host_key_policy: "strict" })};
         await acquireLock(new SshHost("r1", entry), entry.vm_dir, "holder from another machine");
