@@ -10,7 +10,7 @@ import { REPO_ROOT } from "../helpers/guest.js";
 import { checkJsonSchema } from "../helpers/json-schema.js";
 
 /**
- * qemu-fleet as a user installs it: `npm pack` (its prepack and prepare scripts: a clean build),
+ * qemu-fleet as a user installs it: `npm pack` (its prepare script: a clean build),
  * `npm install -g` of the tarball into a fresh prefix (no devDependencies), then the `qfleet` on
  * that prefix's PATH used from an empty folder. The pack runs in a copy of the package's sources
  * (node_modules linked), so the clone's own dist/ is never cleaned under other runs.
