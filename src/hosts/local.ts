@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { runLocal } from "./local-run.js";
-import { constants as fsConstants, createReadStream, createWriteStream, promises as fs, readdirSync, readFileSync, statSync } from "node:fs";
+import { fingerprintNow, listNow, processesNow } from "./local-now.js";
+import { constants as fsConstants, createReadStream, createWriteStream, promises as fs } from "node:fs";
 import net from "node:net";
 import { hostname, machine, type } from "node:os";
 import path from "node:path";
@@ -140,18 +141,8 @@ export class LocalHost implements Host {
     });
   }
 
-  /**
-   * Read synchronously: /proc never waits on a disk, a read there costs microseconds, while an
-   * async readFile is four thread-pool hops per process (measured: most of a warm MCP status).
-   */
   async listProcesses(prefix: string): Promise<{ pid: number; argv: string[] }[]> {
-    const found: { pid: number; argv: string[] }[] = [];
-    for (const pid of this.listNow("/proc")) {
-      if (!/^\d+$/.test(pid)) continue;
-      const argv = readProcFile(`/proc/${pid}/cmdline`).split("\0").slice(0, -1);
-      if (argv.length && (argv[0].split("/").pop() ?? "").startsWith(prefix)) found.push({ pid: Number(pid), argv });
-    }
-    return found;
+    return processesNow(prefix);
   }
 
   async kill(pid: number, signal: NodeJS.Signals | 0): Promise<boolean> {
@@ -164,27 +155,9 @@ export class LocalHost implements Host {
     }
   }
 
-  /**
-   * "mtime:size:inode" of each path ("-" when missing), read synchronously: a long-lived
-   * process checks with it whether the files it keeps parsed changed, a few microseconds each.
-   */
-  fingerprint(paths: string[]): string {
-    return paths
-      .map((p) => {
-        const s = statSync(p, { throwIfNoEntry: false });
-        return s ? `${s.mtimeMs}:${s.size}:${s.ino}` : "-";
-      })
-      .join("|");
-  }
-
-  /** A folder's entries, read synchronously (sorted; [] when it is missing): see fingerprint. */
-  listNow(dir: string): string[] {
-    try {
-      return readdirSync(dir).sort();
-    } catch {
-      return [];
-    }
-  }
+  /** See local-now.ts: for the checks a long-lived process makes on every call. */
+  fingerprint = fingerprintNow;
+  listNow = listNow;
 
   /** Asked of Node, not of a shell: this runs on every command, and a spawn costs 10-20 ms. */
   async systemFacts(): Promise<{ sys: string; machine: string; kvmRw: boolean }> {
@@ -219,12 +192,3 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
 
 /** The one Host for this machine, shared by everything in the process (its capability probe is cached per Host). */
 export const LOCAL = new LocalHost();
-
-/** A /proc file's text, or "" when the process is gone or it cannot be read. */
-function readProcFile(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return "";
-  }
-}
