@@ -43,10 +43,13 @@ export async function fastAnswers(): Promise<Row[]> {
 /** Spawn to the first tools/list answer: ours against the npm peer's, interleaved. */
 async function mcpStart(f: BenchFleet): Promise<Row> {
   const peer = await installPeer();
-  const spawnToList = async (command: string, args: string[]) => {
+  // the peer leaves a folder in $TMPDIR per start: its TMPDIR is the bench fleet's, removed after
+  const peerTmp = path.join(f.dir, "peer-tmp");
+  mkdirSync(peerTmp);
+  const spawnToList = async (command: string, args: string[], env: Record<string, string> = {}) => {
     const t0 = performance.now();
     const client = new Client({ name: "bench", version: "1" });
-    await client.connect(new StdioClientTransport({ command, args, env: { ...(process.env as Record<string, string>), ...f.env } }));
+    await client.connect(new StdioClientTransport({ command, args, env: { ...(process.env as Record<string, string>), ...f.env, ...env } }));
     await client.listTools();
     const took = performance.now() - t0;
     await client.close();
@@ -57,7 +60,12 @@ async function mcpStart(f: BenchFleet): Promise<Row> {
     const p = await interleaved(5, async () => 300, ours);
     return { ...row("qfleet mcp spawn -> first tools/list", p, "(peer not installable) fixed", 1), ok: p.value <= 300 };
   }
-  return row("qfleet mcp spawn -> first tools/list", await interleaved(5, () => spawnToList("node", [peer]), ours), "npm qemu-mcp-server", 1);
+  return row(
+    "qfleet mcp spawn -> first tools/list",
+    await interleaved(5, () => spawnToList("node", [peer], { TMPDIR: peerTmp }), ours),
+    "npm qemu-mcp-server",
+    1,
+  );
 }
 
 async function installPeer(): Promise<string | null> {
