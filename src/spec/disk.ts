@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Path, Size } from "./fields.js";
 
 /** The digests an image URL may be pinned with. */

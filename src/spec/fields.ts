@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parseSize, SIZE_FORMAT_HELP } from "../units.js";
 
 /**

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Accel, AbsPath, EnvName, NAME_HELP, NAME_RE, Path, Port } from "./fields.js";
 
 /**

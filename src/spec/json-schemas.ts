@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { Host } from "../hosts/host.js";
 import { ProfileSchema } from "./profile-schema.js";
 import { HostsFileSchema, VmSpecSchema } from "./schema.js";

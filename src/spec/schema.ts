@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { DiskSchema, DiskShorthand } from "./disk.js";
 import { Accel, Arch, Name, Path, Port, Size } from "./fields.js";
 import { humanSize } from "../units.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { QfleetError } from "../../errors.js";
 import { consoleTarget, readConsole, sendToConsole, waitOnConsole } from "../../fleet/console.js";
 import { loadInventory } from "../../fleet/inventory.js";

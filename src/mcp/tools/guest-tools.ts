@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { copyFromGuest, copyToGuest, execInGuest } from "../../fleet/guest-ops.js";
 import { loadInventory } from "../../fleet/inventory.js";
 import { NAME_RE } from "../../spec/schema.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { isQfleetError } from "../../errors.js";
 import { LOCAL } from "../../hosts/local.js";
 import { convertImage, OUTPUT_FORMATS } from "../../qemu/img-convert.js";

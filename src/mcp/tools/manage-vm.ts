@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { QfleetError } from "../../errors.js";
 import { LOCAL } from "../../hosts/local.js";
 import { loadSpecs } from "../../fleet/inventory.js";

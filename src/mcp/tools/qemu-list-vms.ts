@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { loadInventory } from "../../fleet/inventory.js";
 import { listVms } from "../../fleet/list.js";
 import { defineTool } from "../tool.js";

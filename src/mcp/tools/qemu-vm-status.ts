@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { QfleetError } from "../../errors.js";
 import { loadInventory, loadSpecs } from "../../fleet/inventory.js";
 import { NAME_RE } from "../../spec/schema.js";

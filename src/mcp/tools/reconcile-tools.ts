@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { loadInventory } from "../../fleet/inventory.js";
 import { planChanges } from "../../plan/diff.js";
 import { actionData, renderPlan } from "../../plan/render.js";

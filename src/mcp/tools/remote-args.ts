@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** The second reference's remote-host parameters, shared by manage_vm, list_vms and monitor_vm_status. */
 export const remoteArgs = {

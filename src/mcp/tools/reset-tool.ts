@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { resetVm } from "../../fleet/reset.js";
 import { NAME_RE } from "../../spec/schema.js";
 import { defineTool } from "../tool.js";

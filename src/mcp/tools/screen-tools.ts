@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { loadInventory } from "../../fleet/inventory.js";
 import { screenshot, sendKeys, typeText } from "../../fleet/screen.js";
 import { NAME_RE } from "../../spec/schema.js";

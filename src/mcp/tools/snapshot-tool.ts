@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { loadInventory } from "../../fleet/inventory.js";
 import { snapshotVm } from "../../fleet/snapshot.js";
 import { snapshotTarget } from "../../fleet/snapshot-target.js";

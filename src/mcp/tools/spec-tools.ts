@@ -1,5 +1,5 @@
 import { parse } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { QfleetError } from "../../errors.js";
 import { LOCAL } from "../../hosts/local.js";
 import { loadSpecs } from "../../fleet/inventory.js";
