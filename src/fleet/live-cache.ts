@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { Host } from "../hosts/host.js";
 import { LOCAL } from "../hosts/local.js";
+import { LOCAL_READS_NOW } from "../hosts/local-now.js";
 import { DiscoveryCache } from "../state/live.js";
 import type { Resolved, ResolveOptions } from "./resolve.js";
 
@@ -11,8 +12,9 @@ import type { Resolved, ResolveOptions } from "./resolve.js";
  *   is the same: the spec files, hosts.yaml, fleet.yaml, profiles/, the fleet's public key,
  *   every file a spec names (ISO, kernel, base images, user_data), $QFLEET_VM_DIR and the
  *   question asked (scope, hosts) — an edit shows on the very next call;
- * - discovery of this machine keeps the parsed records, each checked on use (see
- *   state/live.ts). Remote hosts are looked at afresh each time.
+ * - discovery of this machine keeps the parsed records, each checked on use, and a QMP
+ *   connection per running VM for its run state (see state/live.ts). Remote hosts are looked at
+ *   afresh each time.
  */
 let enabled = false;
 const discovery = new Map<Host, DiscoveryCache>();
@@ -21,6 +23,7 @@ const resolved = new Map<string, { fingerprint: string; value: Resolved }>();
 export function enableLiveCaches(): () => void {
   enabled = true;
   return () => {
+    for (const c of discovery.values()) c.close();
     discovery.clear();
     resolved.clear();
     enabled = false;
@@ -28,7 +31,7 @@ export function enableLiveCaches(): () => void {
 }
 
 export const discoveryCacheFor = (host: Host): DiscoveryCache | undefined =>
-  enabled && host === LOCAL ? (discovery.get(host) ?? discovery.set(host, new DiscoveryCache(host)).get(host)!) : undefined;
+  enabled && host === LOCAL ? (discovery.get(host) ?? discovery.set(host, new DiscoveryCache(host, LOCAL_READS_NOW)).get(host)!) : undefined;
 
 /** The fleet's resolution from the cache when nothing it depends on changed; else made (and kept). */
 export async function resolveKept(dir: string, opts: ResolveOptions, make: () => Promise<Resolved>): Promise<Resolved> {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { runLocal } from "./local-run.js";
-import { fingerprintNow, listNow, processesNow } from "./local-now.js";
+import { fingerprintNow, isMissing, listNow, processesNow, toFileStat } from "./local-now.js";
 import { constants as fsConstants, createReadStream, createWriteStream, promises as fs } from "node:fs";
 import net from "node:net";
 import { hostname, machine, type } from "node:os";
@@ -173,11 +173,9 @@ export class LocalHost implements Host {
 
 async function statWith(fn: typeof fs.stat | typeof fs.lstat, p: string): Promise<FileStat | null> {
   try {
-    const s = await fn(p);
-    const kind = s.isFile() ? "file" : s.isDirectory() ? "dir" : s.isSocket() ? "socket" : s.isSymbolicLink() ? "symlink" : "other";
-    return { kind, size: s.size, mode: s.mode & 0o7777, mtimeMs: s.mtimeMs };
+    return toFileStat(await fn(p));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
+    if (isMissing(e)) return null;
     throw toQfleetError(e);
   }
 }

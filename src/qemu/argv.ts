@@ -5,6 +5,7 @@ import type { Accel } from "./accel.js";
 export interface LaunchPaths {
   pidfile: string;
   qmp: string;
+  qmpHeld: string;
   serial: string;
   qga: string;
   seed: string;
@@ -52,7 +53,7 @@ export function cpuOptions(vm: Pick<ResolvedVm, "arch">, accel: Accel): string[]
 
 /**
  * Pure: the full argv (binary first) that launches `vm` daemonized, with QMP on a unix socket
- * in its instance directory, the serial console in serial.log, virtio disks with explicit
+ * in its instance directory (and a second one, qmp2.sock, for a process that holds it), the serial console in serial.log, virtio disks with explicit
  * formats, a CD-ROM drive that is always present (empty without `iso`, so an ISO can be
  * inserted live), user-mode networking bound to 127.0.0.1, a NIC without a boot ROM and a
  * memory balloon device (so QMP query-balloon answers; nothing inflates it).
@@ -69,6 +70,8 @@ export function buildArgv(vm: ResolvedVm, ctx: LaunchContext): string[] {
   opt("-nodefaults", "-no-user-config", "-display", "none");
   opt("-daemonize", "-pidfile", paths.pidfile);
   opt("-qmp", `unix:${qemuEscape(paths.qmp)},server=on,wait=off`);
+  // a second QMP monitor, held by a long-lived qfleet (MCP server, watch) for events, so the first stays free for everyone
+  opt("-chardev", `socket,id=qmpheld,path=${qemuEscape(paths.qmpHeld)},server=on,wait=off`, "-mon", "chardev=qmpheld,mode=control");
   // the console takes input on a socket (one client at a time) and logs all the guest prints, client or not
   opt("-chardev", `socket,id=serial0,path=${qemuEscape(paths.console)},server=on,wait=off,logfile=${qemuEscape(paths.serial)},logappend=on`);
   opt("-serial", "chardev:serial0");

@@ -6,15 +6,20 @@ import type { Host } from "../hosts/host.js";
  * A minimal QMP client over any byte stream (a local unix socket, or an SSH stream-local
  * forward). Contract: connect() completes the greeting and `qmp_capabilities`; execute()
  * resolves with the command's `return` value or rejects with a QfleetError naming the QMP
- * error class; commands are serialised (one in flight), events are collected, not answered.
+ * error class; commands are serialised (one in flight); events go to onEvent, never answer a command.
  * Every wait is bounded by the timeout.
  */
 export class QmpClient {
   private buf = "";
+  /** Replies that arrived while nobody waited, in order. */
+  private replies: Record<string, unknown>[] = [];
   private waiting: { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private closedError: Error | null = null;
-  readonly events: { event: string; data?: unknown }[] = [];
+  /** Called for each event QEMU sends, as it arrives; nothing else sees events. */
+  onEvent: ((event: string) => void) | null = null;
+  /** Called once when the connection ends (QEMU exited, or close()). */
+  onClose: (() => void) | null = null;
 
   private constructor(
     private readonly stream: Duplex,
@@ -24,17 +29,27 @@ export class QmpClient {
     stream.setEncoding?.("utf8");
     stream.on("data", (chunk: string) => this.onData(chunk));
     const onEnd = (e?: Error) => {
+      if (this.closedError) return;
       this.closedError = new QfleetError("CONNECTION", `QMP connection to ${label} closed${e ? `: ${e.message}` : ""}`);
       this.waiting?.reject(this.closedError);
       this.waiting = null;
+      this.onClose?.();
     };
     stream.on("error", onEnd);
     stream.on("close", () => onEnd());
   }
 
-  static async connect(host: Host, socketPath: string, timeoutMs = 5000): Promise<QmpClient> {
+  get closed(): boolean {
+    return this.closedError !== null;
+  }
+
+  /** `signal` ends a connect still waiting (for the greeting: QEMU greets one client at a time). */
+  static async connect(host: Host, socketPath: string, timeoutMs = 5000, signal?: AbortSignal): Promise<QmpClient> {
     const stream = await host.connectUnix(socketPath);
     const c = new QmpClient(stream, socketPath, timeoutMs);
+    const abort = () => c.close();
+    if (signal?.aborted) abort();
+    signal?.addEventListener("abort", abort, { once: true });
     try {
       const greeting = await c.next();
       if (!("QMP" in greeting)) throw new QfleetError("CONNECTION", `${socketPath} is not a QMP socket`);
@@ -43,6 +58,8 @@ export class QmpClient {
     } catch (e) {
       c.close();
       throw e;
+    } finally {
+      signal?.removeEventListener("abort", abort);
     }
   }
 
@@ -75,8 +92,8 @@ export class QmpClient {
 
   /** The next non-event message, within the timeout. */
   private next(): Promise<Record<string, unknown>> {
-    const line = this.takeMessage();
-    if (line) return Promise.resolve(line);
+    const reply = this.replies.shift();
+    if (reply) return Promise.resolve(reply);
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -92,34 +109,28 @@ export class QmpClient {
 
   private onData(chunk: string): void {
     this.buf += chunk;
-    if (!this.waiting) return;
-    const msg = this.takeMessage();
-    if (msg) {
-      const w = this.waiting;
-      this.waiting = null;
-      w.resolve(msg);
-    }
-  }
-
-  private takeMessage(): Record<string, unknown> | null {
-    for (;;) {
-      const nl = this.buf.indexOf("\n");
-      if (nl < 0) return null;
+    for (let nl = this.buf.indexOf("\n"); nl >= 0; nl = this.buf.indexOf("\n")) {
       const line = this.buf.slice(0, nl).trim();
       this.buf = this.buf.slice(nl + 1);
-      if (!line) continue;
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(line);
-      } catch {
-        continue;
-      }
+      const msg = parseLine(line);
+      if (!msg) continue;
       if ("event" in msg) {
-        this.events.push({ event: String(msg.event), data: msg.data });
-        continue;
-      }
-      return msg;
+        this.onEvent?.(String(msg.event));
+      } else if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        w.resolve(msg);
+      } else this.replies.push(msg);
     }
+  }
+}
+
+function parseLine(line: string): Record<string, unknown> | null {
+  if (!line) return null;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
   }
 }
 

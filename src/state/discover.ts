@@ -1,6 +1,7 @@
 import path from "node:path";
 import { toQfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
+import type { MetadataReads } from "./live.js";
 import { Limiter } from "../hosts/limiter.js";
 import { withQmp } from "../qemu/qmp.js";
 import { instancePaths, RECORD_FILE } from "./paths.js";
@@ -25,8 +26,10 @@ const INSPECT_AT_ONCE_CACHED = 64;
 export async function discoverHost(host: Host, vmDirs: string[], scope?: string[], cache?: DiscoveryCache): Promise<HostState> {
   const dirs = [...new Set(vmDirs)];
   const limit = new Limiter(cache ? INSPECT_AT_ONCE_CACHED : INSPECT_AT_ONCE);
-  const [procs, scans] = await Promise.all([listQemuProcesses(host), Promise.all(dirs.map((d) => scanVmDir(host, d, limit, scope)))]);
+  const reads = cache?.reads ?? host;
+  const [procs, scans] = await Promise.all([listQemuProcesses(host), Promise.all(dirs.map((d) => scanVmDir(reads, d, limit, scope)))]);
   const bySocket = new Map(procs.filter((p) => p.qmpSocket).map((p) => [p.qmpSocket!, p]));
+  await cache?.monitors.settle();
   const vms = await Promise.all(
     scans.flatMap((found, i) => found.instances.map((name) => limit.run(() => inspectInstance(host, dirs[i], name, bySocket, cache)))),
   );
@@ -43,7 +46,12 @@ export async function discoverHost(host: Host, vmDirs: string[], scope?: string[
  * A folder whose only trace is a pidfile or a QMP socket is an obstacle too: its QEMU, if any,
  * is listed as unmanaged.
  */
-async function scanVmDir(host: Host, vmDir: string, limit: Limiter, scope?: string[]): Promise<{ instances: string[]; obstacles: Obstacle[] }> {
+async function scanVmDir(
+  host: MetadataReads,
+  vmDir: string,
+  limit: Limiter,
+  scope?: string[],
+): Promise<{ instances: string[]; obstacles: Obstacle[] }> {
   const out = { instances: [] as string[], obstacles: [] as Obstacle[] };
   const st = await host.stat(vmDir);
   if (!st || st.kind !== "dir") return out;
@@ -57,7 +65,7 @@ async function scanVmDir(host: Host, vmDir: string, limit: Limiter, scope?: stri
 }
 
 /** "instance", what makes the entry an obstacle, or null (missing, or an empty folder). */
-async function sortEntry(host: Host, vmDir: string, entry: string): Promise<"instance" | string | null> {
+async function sortEntry(host: MetadataReads, vmDir: string, entry: string): Promise<"instance" | string | null> {
   const dir = path.posix.join(vmDir, entry);
   const kind = (await host.lstat(dir))?.kind;
   if (!kind) return null;
@@ -97,7 +105,8 @@ export async function inspectInstance(
   vm.pid = proc.pid;
   if (pidInFile !== undefined && pidInFile !== proc.pid) vm.reasons.push(`pidfile says ${pidInFile}, QEMU runs as ${proc.pid}`);
   try {
-    const st = await withQmp(host, p.qmp, (q) => q.execute<{ status: string }>("query-status"), 3000);
+    const held = cache && (await cache.monitors.status(p.qmpHeld, proc.pid));
+    const st = held ? { status: held } : await withQmp(host, p.qmp, (q) => q.execute<{ status: string }>("query-status"), 3000);
     vm.qmpStatus = st.status;
     vm.power = powerOf(st.status);
     if (vm.power === "broken") vm.reasons.push(`QEMU reports ${st.status}`);

@@ -11,6 +11,8 @@ export interface InstancePaths {
   applied: string;
   pidfile: string;
   qmp: string;
+  /** A second QMP monitor that one long-lived qfleet process holds for events (state/held-qmp.ts). */
+  qmpHeld: string;
   serial: string;
   uefiVars: string;
   /** The guest agent's channel (virtio-serial org.qemu.guest_agent.0). */
@@ -35,6 +37,7 @@ export function instancePaths(instanceDir: string): InstancePaths {
     applied: j(RECORD_FILE),
     pidfile: j("qemu.pid"),
     qmp: j("qmp.sock"),
+    qmpHeld: j("qmp2.sock"),
     serial: j("serial.log"),
     uefiVars: j("uefi-vars.fd"),
     qga: j("qga.sock"),
@@ -45,7 +48,7 @@ export function instancePaths(instanceDir: string): InstancePaths {
 }
 
 /** Files every instance has or may have once QEMU ran: listed as ours when it is created. */
-export const BASE_FILES = [RECORD_FILE, "qemu.pid", "qmp.sock", "qga.sock", "console.sock", "serial.log"];
+export const BASE_FILES = [RECORD_FILE, "qemu.pid", "qmp.sock", "qmp2.sock", "qga.sock", "console.sock", "serial.log"];
 
 /** Names of every file qemu-fleet makes for `vm` in its instance folder (claimed before made). */
 export function filesFor(vm: Pick<ResolvedVm, "firmware" | "disks" | "instanceDir" | "cloudInit" | "display">): string[] {
@@ -81,7 +84,7 @@ export function ownedFiles(rec: Pick<AppliedRecord, "vm" | "files">): Set<string
 
 /** A message when the QMP socket path is too long for the OS, else null. */
 export function socketPathProblem(p: InstancePaths): string | null {
-  const longest = [p.qmp, p.qga, p.console, p.vnc].sort((a, b) => Buffer.byteLength(b) - Buffer.byteLength(a))[0];
+  const longest = [p.qmp, p.qmpHeld, p.qga, p.console, p.vnc].sort((a, b) => Buffer.byteLength(b) - Buffer.byteLength(a))[0];
   const len = Buffer.byteLength(longest);
   if (len <= MAX_SOCKET_PATH) return null;
   return `the socket path ${longest} is ${len} bytes; unix sockets allow at most ${MAX_SOCKET_PATH}. Use a shorter vm_dir (spec vm_dir, hosts.yaml vm_dir or QFLEET_VM_DIR)`;

@@ -31,3 +31,14 @@ export function qmpQuery<T = unknown>(socket: string, command: string, args?: Re
     });
   });
 }
+
+/** Whether a QMP socket greets a new client within `ms`: false while another client holds it (QEMU serves one per monitor). */
+export function greetsWithin(socket: string, ms: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection({ path: socket });
+    const done = (v: boolean) => (clearTimeout(timer), s.destroy(), resolve(v));
+    const timer = setTimeout(() => done(false), ms);
+    s.once("data", (d) => done(d.toString().includes('"QMP"')));
+    s.once("error", (e) => (clearTimeout(timer), reject(e)));
+  });
+}

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeFleet, stubSpec, waitGone, type TestFleet } from "../helpers/fleet.js";
 import { call, connectMcp } from "../helpers/mcp-client.js";
+import { greetsWithin, qmpQuery } from "../helpers/qmp.js";
 
 /**
  * A warm MCP server keeps what it learned between calls (fleet/live-cache.ts): it must still
@@ -47,5 +48,32 @@ describe("a warm MCP server never serves a stale truth", () => {
   it("a VM started by another process is seen running on the next call", async () => {
     expect((await f.qfleet(["reconcile", "--only", "w3"])).exitCode).toBe(0);
     expect((await listed("w3"))?.status).toBe("running");
+  });
+
+  it("holds each running VM's second QMP monitor, leaves the first free, and sees a pause made elsewhere on the next call", async () => {
+    const status = async () => ((await call(mcp.client, "qemu_vm_status", { name: "w2" })) as { status: string }).status;
+    for (let i = 0; i < 3; i++) expect(await status()).toBe("running"); // the first call attaches, in the background
+    const vm = `${f.vmDir}/w2`;
+    expect(await greetsWithin(`${vm}/qmp2.sock`, 500)).toBe(false); // the server holds it
+    expect(await greetsWithin(`${vm}/qmp.sock`, 2000)).toBe(true); // everyone else uses this one
+    await qmpQuery(`${vm}/qmp.sock`, "stop");
+    expect(await status()).toBe("paused");
+    expect((await listed("w2"))?.status).toBe("paused");
+    await qmpQuery(`${vm}/qmp.sock`, "cont");
+    expect(await status()).toBe("running");
+  });
+
+  it("a second server on the same fleet, which cannot hold the monitors, still tells the truth", async () => {
+    const second = await connectMcp(f);
+    try {
+      const status = async () => ((await call(second.client, "qemu_vm_status", { name: "w2" })) as { status: string }).status;
+      expect(await status()).toBe("running");
+      await qmpQuery(`${f.vmDir}/w2/qmp.sock`, "stop");
+      expect(await status()).toBe("paused");
+      await qmpQuery(`${f.vmDir}/w2/qmp.sock`, "cont");
+      expect(await status()).toBe("running");
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -32,7 +32,7 @@ describe("two fleets sharing a vm_dir", () => {
 
   it("records the owning fleet and the files it made in each instance", () => {
     expect(record("a1").owner).toMatchObject({ id: idOf(a), dir: a.dir });
-    expect(record("a1").files).toEqual(["applied.json", "console.sock", "qemu.pid", "qga.sock", "qmp.sock", "serial.log"]);
+    expect(record("a1").files).toEqual(["applied.json", "console.sock", "qemu.pid", "qga.sock", "qmp.sock", "qmp2.sock", "serial.log"]);
   });
 
   it("refuses a spec of the same name in the other fleet, naming the owner, and leaves the VM as it runs", async () => {

@@ -38,9 +38,11 @@ describe("buildArgv", () => {
     expect(valueOf(a, "-qmp")).toEqual(["unix:/vms/web1/qmp.sock,server=on,wait=off"]);
     expect(valueOf(a, "-name")).toEqual(["web1,process=qfleet-web1,debug-threads=on"]);
     expect(valueOf(a, "-chardev")).toEqual([
+      "socket,id=qmpheld,path=/vms/web1/qmp2.sock,server=on,wait=off",
       "socket,id=serial0,path=/vms/web1/console.sock,server=on,wait=off,logfile=/vms/web1/serial.log,logappend=on",
       "socket,id=qga0,path=/vms/web1/qga.sock,server=on,wait=off",
     ]);
+    expect(valueOf(a, "-mon")).toEqual(["chardev=qmpheld,mode=control"]); // a second QMP monitor, for a process that holds it
     expect(valueOf(a, "-serial")).toEqual(["chardev:serial0"]);
     expect(a).not.toContain("-vnc"); // no screen unless the spec asks for one
     expect(valueOf(a, "-device")).toContain("virtserialport,chardev=qga0,name=org.qemu.guest_agent.0");
