@@ -10,7 +10,10 @@ export function registerStatus(program: Command): void {
     .command("status <name>")
     .description("show one VM: process, QMP state, accelerator, SSH reachability, uptime, pending changes")
     .option("-C, --dir <dir>", "folder holding vms/ and hosts.yaml", ".")
-    .option("--wait-ssh <seconds>", "wait until the guest is ready: a login as the fleet works (cloud_init), or SSH answers (exit 1 if not in time)")
+    .option(
+      "--wait-ssh <seconds>",
+      "wait until the guest is ready: a login as the fleet works and cloud-init finished (cloud_init), or SSH answers (exit 1 if not in time)",
+    )
     .option("--host <name>", "look for the VM on this host only (an instance without spec on one of several hosts)")
     .option("--json", "print the status as JSON")
     .addHelpText(

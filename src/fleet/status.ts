@@ -40,8 +40,8 @@ export interface VmStatus extends Partial<Readiness> {
  * Status of a declared VM (or an instance without spec). For a running VM of this fleet it
  * also looks inside (see readiness): SSH banner, a real login with the fleet's key for a
  * cloud-init guest, cloud-init's verdict, the guest agent's addresses, the console's last
- * lines when not ready. `waitMs` keeps looking until the guest is ready (login_ok for a
- * cloud-init guest, an SSH banner otherwise) or the time is up; `host` limits the search to
+ * lines when not ready. `waitMs` keeps looking until the guest is ready (see isReady) or
+ * the time is up; `host` limits the search to
  * one host. Throws NOT_FOUND when neither a spec nor an instance of that name exists (there).
  */
 export async function vmStatus(
@@ -109,8 +109,14 @@ export async function vmStatus(
   }
 }
 
-/** Ready to use: a login as the fleet worked (cloud-init guests), or SSH answers (others). */
-export const isReady = (s: Pick<VmStatus, "login_ok" | "ssh_accessible">): boolean => s.login_ok ?? s.ssh_accessible;
+/**
+ * Ready to use: a login as the fleet worked and cloud-init finished (cloud-init guests), or SSH
+ * answers (others). Not before cloud-init finished: its config stage restarts sshd (measured: a
+ * login 1-2 s before the restart, then a connection reset) and the user's user_data runs last.
+ * A cloud-init that ended in error is ready too: the message says so.
+ */
+export const isReady = (s: Pick<VmStatus, "login_ok" | "ssh_accessible" | "cloud_init">): boolean =>
+  (s.login_ok ?? s.ssh_accessible) && s.cloud_init !== "running";
 
 function guestTargetOrNull(inv: Inventory, name: string): GuestTarget | null {
   try {

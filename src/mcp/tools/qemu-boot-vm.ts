@@ -56,7 +56,9 @@ export const qemuBootVm = defineTool({
       .min(0)
       .max(900)
       .default(0)
-      .describe("wait up to this many seconds until the guest is ready (a login as the fleet works), with progress; 0 returns at once"),
+      .describe(
+        "wait up to this many seconds until the guest is ready (a login as the fleet works and cloud-init finished), with progress; 0 returns at once",
+      ),
   },
   output: {
     success: z.boolean(),
