@@ -10,19 +10,21 @@ import { listQemuProcesses, type QemuProcess } from "../state/processes.js";
 import type { ActualVm } from "../state/types.js";
 
 /**
- * Start or stop a declared VM the declarative way: write `state:` into its spec (comments
- * kept), then reconcile that VM only. The spec in git stays the truth.
+ * Start or stop declared VMs the declarative way: write `state:` into each spec (comments
+ * kept), then reconcile those VMs only. The spec in git stays the truth. Every name is checked
+ * before any spec is written: one unknown or invalid name changes nothing.
  */
-export async function setPowerState(name: string, state: "running" | "stopped", opts: Omit<ReconcileOptions, "only">): Promise<ReconcileResult> {
+export async function setPowerState(names: string[], state: "running" | "stopped", opts: Omit<ReconcileOptions, "only">): Promise<ReconcileResult> {
   const fleet = await loadSpecs(opts.dir);
-  if (!fleet.specs.some((s) => s.name === name)) {
+  for (const name of names) {
+    if (fleet.specs.some((s) => s.name === name)) continue;
     const invalid = fleet.invalid.includes(name);
     throw new QfleetError(invalid ? "INVALID_SPEC" : "NOT_FOUND", invalid ? `the spec of ${name} is invalid` : `no spec ${specLabel(name)}`, {
       hint: invalid ? "run qfleet validate" : "qfleet list shows the declared VMs",
     });
   }
-  await writeSpec(LOCAL, opts.dir, name, { state });
-  return reconcile({ ...opts, only: [name] });
+  for (const name of new Set(names)) await writeSpec(LOCAL, opts.dir, name, { state });
+  return reconcile({ ...opts, only: [...new Set(names)] });
 }
 
 /**

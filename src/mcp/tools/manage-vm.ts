@@ -80,7 +80,7 @@ export const manageVm = defineTool({
       return out(`VM ${a.name} created successfully`, { spec_file: file, steps: r.results[0]?.steps ?? [], pid: r.results[0]?.pid ?? null });
     }
     if (a.action === "start" || a.action === "stop") {
-      const r = await setPowerState(a.name, a.action === "start" ? "running" : "stopped", { dir: ctx.dir, waitSeconds: 120, passwords });
+      const r = await setPowerState([a.name], a.action === "start" ? "running" : "stopped", { dir: ctx.dir, waitSeconds: 120, passwords });
       assertApplied(r);
       const res = r.results[0];
       return out(`VM ${a.name} ${a.action === "start" ? "started" : "stopped"} successfully`, {

@@ -51,7 +51,7 @@ export const qemuStopVm = defineTool({
         };
       }
     }
-    const r = await setPowerState(name, "stopped", { dir: ctx.dir, waitSeconds: 120 });
+    const r = await setPowerState([name], "stopped", { dir: ctx.dir, waitSeconds: 120 });
     assertApplied(r);
     const res = r.results[0];
     return {
