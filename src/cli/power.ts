@@ -56,10 +56,12 @@ export function registerPower(program: Command): void {
 }
 
 /**
- * Prints one line per VM (or "already" when nothing had to change). JSON: `vms` and `results`
+ * Prints one line per VM that changed or was already so, then one per reason the run failed
+ * (a refusal in the plan, a spec problem, a failed action). JSON: `vms` and `results`
  * (one per VM that needed an action); `vm` and `result` repeat the first, as before several names.
  */
-async function power(names: string[], state: "running" | "stopped", f: Flags): Promise<number> {
+async function power(given: string[], state: "running" | "stopped", f: Flags): Promise<number> {
+  const names = [...new Set(given)];
   const view = f.json ? null : eventsView();
   const r = await setPowerState(names, state, {
     dir: f.dir,
@@ -72,13 +74,12 @@ async function power(names: string[], state: "running" | "stopped", f: Flags): P
     printJson({ success: o.ok, message: o.message, ...first, vms: names, results: r.results, state, exitCode: o.exitCode });
     return o.exitCode;
   }
-  if (!r.results.length && !o.ok) process.stderr.write(`error: ${o.failures.join("\n") || "spec problems: run qfleet validate"}\n`);
   for (const name of names) {
     const res = r.results.find((x) => x.vm === name);
-    if (!res) {
-      if (o.ok) process.stdout.write(`${name} is already ${state}\n`);
-    } else if (res.ok) process.stdout.write(`${name}: ${res.steps.join("; ")}\n`);
-    else process.stderr.write(`error: ${name}: ${res.error?.message}\n`);
+    if (res?.ok) process.stdout.write(`${name}: ${res.steps.join("; ")}\n`);
+    else if (!res && o.exitCode !== 3 && !o.failures.some((l) => l.startsWith(`${name}: `))) process.stdout.write(`${name} is already ${state}\n`);
   }
+  // every reason the run failed: a VM's failed action, a refusal in the plan, a spec problem
+  for (const line of o.failures) process.stderr.write(`error: ${line}\n`);
   return o.exitCode;
 }

@@ -15,6 +15,7 @@ import type { ActualVm } from "../state/types.js";
  * before any spec is written: one unknown or invalid name changes nothing.
  */
 export async function setPowerState(names: string[], state: "running" | "stopped", opts: Omit<ReconcileOptions, "only">): Promise<ReconcileResult> {
+  if (!names.length) throw new QfleetError("BAD_INPUT", "name at least one VM"); // an empty scope would mean the whole fleet
   const fleet = await loadSpecs(opts.dir);
   for (const name of names) {
     if (fleet.specs.some((s) => s.name === name)) continue;

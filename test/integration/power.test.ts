@@ -27,6 +27,18 @@ describe("qfleet start and stop with several names (real QEMU, TCG)", () => {
     expect((await status("p2")).status).toBe("running");
   });
 
+  it("says which VMs were already so, starts the others and says why the plan refused one", async () => {
+    f.spec("p3", stubSpec("state: stopped\ndisks: [{ size: 64M }]\n"));
+    expect((await f.qfleet(["reconcile", "--only", "p3"])).exitCode).toBe(0);
+    f.spec("p3", stubSpec("state: stopped\ndisks: [{ size: 32M }]\n")); // shrinking a disk is refused
+    f.spec("p4", stubSpec("state: stopped\n"));
+    const r = await f.qfleet(["start", "p1", "p3", "p4", "p1"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/^p1 is already running\np4: .*started, pid \d+$/); // p1 named twice, said once
+    expect(r.stderr).toMatch(/^error: p3: refused: a change would lose data/m);
+    expect((await status("p3")).status).not.toBe("running");
+  });
+
   it("changes nothing when one name has no spec", async () => {
     const before = spec("p1");
     const r = await f.qfleet(["stop", "p1", "nosuch"]);
