@@ -80,9 +80,11 @@ export interface Host {
   connectTcp(port: number, address?: string): Promise<Duplex>;
   /**
    * Processes whose argv[0] file name starts with `prefix` (e.g. "qemu-system-"), with their
-   * full argv. Linux /proc based; an empty list where there is no /proc.
+   * full argv, and (where the host tells) the state letter of /proc/PID/stat: R running, S
+   * sleeping, D waiting on a disk, T stopped by a signal... Linux /proc based; an empty list
+   * where there is no /proc.
    */
-  listProcesses(prefix: string): Promise<{ pid: number; argv: string[] }[]>;
+  listProcesses(prefix: string): Promise<{ pid: number; argv: string[]; state?: string }[]>;
   /** Sends a signal to a pid on that host; false when no such process exists. */
   kill(pid: number, signal: NodeJS.Signals | 0): Promise<boolean>;
   /** `uname -s`, `uname -m`, and whether this user can open /dev/kvm read-write (the capability probe). */

@@ -30,16 +30,23 @@ export function listNow(dir: string): string[] {
  * The processes whose program name starts with `prefix`, with their argv, from /proc: it never
  * waits on a disk (measured: async reads here were most of a warm MCP status).
  */
-export function processesNow(prefix: string): { pid: number; argv: string[] }[] {
-  const found: { pid: number; argv: string[] }[] = [];
+export function processesNow(prefix: string): { pid: number; argv: string[]; state?: string }[] {
+  const found: { pid: number; argv: string[]; state?: string }[] = [];
   for (const pid of listNow("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     const text = readProcFile(`/proc/${pid}/cmdline`);
     const end = text.indexOf("\0"); // argv entries each end with NUL; a kernel thread has none
     const program = text.slice(text.lastIndexOf("/", end) + 1, end);
-    if (end > 0 && program.startsWith(prefix)) found.push({ pid: Number(pid), argv: text.split("\0").slice(0, -1) });
+    if (end > 0 && program.startsWith(prefix)) found.push({ pid: Number(pid), argv: text.split("\0").slice(0, -1), ...stateOf(pid) });
   }
   return found;
+}
+
+/** The state letter of /proc/PID/stat ("pid (comm) S ..."; comm may hold spaces and parentheses). */
+function stateOf(pid: string): { state?: string } {
+  const stat = readProcFile(`/proc/${pid}/stat`);
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return state ? { state } : {};
 }
 
 /** Reused by readProcFile: one read call per file fills it (QEMU command lines are a few KB). */
@@ -48,14 +55,16 @@ const procBuf = Buffer.alloc(64 * 1024);
 /**
  * A /proc file's text, or "" when the process is gone or it cannot be read. open + read +
  * close into one buffer: readFileSync's extra fstat and EOF read made the scan 1.3-2x slower.
+ * A read shorter than the buffer is the end: /proc/PID/cmdline and stat hand out all that is
+ * left (up to the count asked) on every read.
  */
 function readProcFile(file: string): string {
   let fd = -1;
   try {
     fd = openSync(file, "r");
-    const parts: string[] = [];
-    for (let n = readSync(fd, procBuf); n > 0; n = n < procBuf.length ? 0 : readSync(fd, procBuf)) parts.push(procBuf.toString("utf8", 0, n));
-    return parts.join("");
+    const parts: Buffer[] = [];
+    for (let n = readSync(fd, procBuf); n > 0; n = n < procBuf.length ? 0 : readSync(fd, procBuf)) parts.push(Buffer.from(procBuf.subarray(0, n)));
+    return Buffer.concat(parts).toString("utf8");
   } catch {
     return "";
   } finally {

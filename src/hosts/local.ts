@@ -141,7 +141,7 @@ export class LocalHost implements Host {
     });
   }
 
-  async listProcesses(prefix: string): Promise<{ pid: number; argv: string[] }[]> {
+  async listProcesses(prefix: string): Promise<{ pid: number; argv: string[]; state?: string }[]> {
     return processesNow(prefix);
   }
 

@@ -36,11 +36,13 @@ export class QmpClient {
       this.onClose?.();
     };
     stream.on("error", onEnd);
+    stream.on("end", () => onEnd()); // EOF: QEMU is gone (read in the poll phase, before "close")
     stream.on("close", () => onEnd());
   }
 
-  get closed(): boolean {
-    return this.closedError !== null;
+  /** Whether everything received was a whole message, the connection still open: nothing is on its way in. */
+  get settled(): boolean {
+    return this.closedError === null && this.buf === "";
   }
 
   /** `signal` ends a connect still waiting (for the greeting: QEMU greets one client at a time). */
@@ -125,10 +127,12 @@ export class QmpClient {
   }
 }
 
+/** A QMP message (a JSON object), or null for anything else. */
 function parseLine(line: string): Record<string, unknown> | null {
   if (!line) return null;
   try {
-    return JSON.parse(line) as Record<string, unknown>;
+    const msg: unknown = JSON.parse(line);
+    return msg !== null && typeof msg === "object" && !Array.isArray(msg) ? (msg as Record<string, unknown>) : null;
   } catch {
     return null;
   }

@@ -104,8 +104,13 @@ export async function inspectInstance(
   }
   vm.pid = proc.pid;
   if (pidInFile !== undefined && pidInFile !== proc.pid) vm.reasons.push(`pidfile says ${pidInFile}, QEMU runs as ${proc.pid}`);
+  if (proc.state === "T" || proc.state === "t") {
+    vm.power = "broken";
+    vm.reasons.push(`QEMU (pid ${proc.pid}) is stopped by a signal or a debugger and cannot answer QMP: kill -CONT ${proc.pid} resumes it`);
+    return vm;
+  }
   try {
-    const held = cache && (await cache.monitors.status(p.qmpHeld, proc.pid));
+    const held = cache && (await cache.monitors.status(p.qmpHeld, proc.pid, proc.state === "D"));
     const st = held ? { status: held } : await withQmp(host, p.qmp, (q) => q.execute<{ status: string }>("query-status"), 3000);
     vm.qmpStatus = st.status;
     vm.power = powerOf(st.status);

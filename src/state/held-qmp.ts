@@ -23,8 +23,10 @@ interface Held {
  * QMP connections a long-lived process keeps to each running VM's second monitor (qmp2.sock,
  * see qemu/argv.ts), so asking for a VM's run state costs nothing while nothing happened.
  * Contract: a kept run state is served only while (a) its connection is open (it closes when
- * QEMU exits), (b) the connection was opened to the pid that /proc shows serving the VM now
- * (the caller passes it, read afresh) and (c) QEMU sent no event since it was read. Every
+ * QEMU exits) with no partial message in, (b) the connection was opened to the pid that /proc
+ * shows serving the VM now (the caller passes it, read afresh), (c) QEMU sent no event since it
+ * was read and (d) the caller does not ask for a fresh read (a process /proc shows waiting on
+ * a disk may no longer answer). Every
  * run-state change (stop, resume, shutdown, suspend, panic, a snapshot's pause) comes with an
  * event, and any event drops the kept state, so the next ask reads it again over the kept
  * connection. QEMU writes an event to every monitor before it answers the command that caused
@@ -38,8 +40,11 @@ export class HeldMonitors {
 
   constructor(private readonly host: Host) {}
 
-  /** The run state of QEMU `pid` behind `socket`, or null: no connection is held (yet), ask the first monitor. */
-  async status(socket: string, pid: number): Promise<string | null> {
+  /**
+   * The run state of QEMU `pid` behind `socket`, or null: no connection is held (yet), ask the
+   * first monitor. Throws when the kept connection fails to answer (it is dropped).
+   */
+  async status(socket: string, pid: number, fresh = false): Promise<string | null> {
     let h = this.held.get(socket);
     if (h && h.pid !== pid) {
       this.drop(socket);
@@ -53,15 +58,15 @@ export class HeldMonitors {
       if (Date.now() >= h.retryAt) this.attach(socket, pid);
       return null;
     }
-    if (h.status !== null) return h.status;
+    if (h.status !== null && !fresh && h.client.settled) return h.status;
     const epoch = h.epoch;
     try {
       const { status } = await h.client.execute<{ status: string }>("query-status");
       if (h.epoch === epoch) h.status = status;
       return status;
-    } catch {
-      this.drop(socket);
-      return null;
+    } catch (e) {
+      if (this.held.get(socket) === h) this.drop(socket);
+      throw e;
     }
   }
 

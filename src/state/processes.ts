@@ -13,11 +13,13 @@ export interface QemuProcess {
   pidfile?: string;
   /** Host ports forwarded with hostfwd. */
   ports: number[];
+  /** /proc/PID/stat's state letter, where the host tells (see Host.listProcesses). */
+  state?: string;
 }
 
 export async function listQemuProcesses(host: Host): Promise<QemuProcess[]> {
   const procs = await host.listProcesses("qemu-system-");
-  return procs.map((p) => ({ pid: p.pid, ...parseQemuArgv(p.argv) }));
+  return procs.map((p) => ({ pid: p.pid, ...parseQemuArgv(p.argv), ...(p.state && { state: p.state }) }));
 }
 
 /** Pure: what a QEMU command line says about the VM it runs. */

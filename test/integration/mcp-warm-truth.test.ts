@@ -63,6 +63,23 @@ describe("a warm MCP server never serves a stale truth", () => {
     expect(await status()).toBe("running");
   });
 
+  it("a QEMU stopped with SIGSTOP is not reported running from what the server kept, and running again after SIGCONT", async () => {
+    const st = async () => (await call(mcp.client, "qemu_vm_status", { name: "w2" })) as { status: string; message: string };
+    expect((await st()).status).toBe("running");
+    const pid = Number(readFileSync(`${f.vmDir}/w2/qemu.pid`, "utf8"));
+    process.kill(pid, "SIGSTOP");
+    try {
+      // the signal is delivered when the kernel next runs the process: wait until /proc says so
+      for (let i = 0; i < 200 && !/\) T /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); i++) await new Promise((r) => setTimeout(r, 10));
+      const stopped = await st();
+      expect(stopped.status).toBe("broken");
+      expect(stopped.message).toMatch(/stopped by a signal or a debugger/);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    expect((await st()).status).toBe("running");
+  });
+
   it("a second server on the same fleet, which cannot hold the monitors, still tells the truth", async () => {
     const second = await connectMcp(f);
     try {
