@@ -3,6 +3,7 @@ import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { createDisk, createOverlay, imageInfo, resizeImage } from "../qemu/img.js";
 import { convertImage } from "../qemu/img-convert.js";
+import { recordOverlayUser } from "../images/cache-users.js";
 import type { ResolvedVm } from "../spec/defaults.js";
 
 /**
@@ -27,6 +28,7 @@ export async function ensureDisks(host: Host, vm: ResolvedVm, owned: ReadonlySet
     if (!st) {
       if (d.base) {
         await createOverlay(host, { base: d.base, output: d.path });
+        await recordOverlayUser(host, d.base, d.path); // so no fleet's image prune removes the base under it
         done.push(`disk ${d.index}: overlay ${d.path} on ${d.base}`);
       } else if (d.image) {
         await convertImage(host, { input: d.image.cached, format: d.format, output: d.path });

@@ -51,7 +51,7 @@ export function registerImageCache(image: Command): void {
 
   image
     .command("cache")
-    .description("list the image cache, or prune the images no spec of this fleet names")
+    .description("list the image cache, or prune the images no spec of this fleet names and no overlay stands on")
     .argument("[action]", "list (default) or prune", "list")
     .option("--dry-run", "prune: only list what would be removed")
     .option("--host <name>", "that host's cache (from hosts.yaml)")
@@ -59,7 +59,7 @@ export function registerImageCache(image: Command): void {
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  qfleet image cache                 every cached image, and the specs naming it\n  qfleet image cache prune --dry-run\n  qfleet image cache prune --host lab1\n\nPrune keeps every image whose digest a file in vms/ or profiles/ names (an invalid spec too).",
+      "\nExamples:\n  qfleet image cache                 every cached image, and the specs naming it\n  qfleet image cache prune --dry-run\n  qfleet image cache prune --host lab1\n\nPrune keeps every image whose digest a file in vms/ or profiles/ names (an invalid spec too), and every\nimage an overlay of any fleet stands on (the cache is per user: other fleets share it).",
     )
     .action(
       action(async (what: string, o: Opts & { dryRun?: boolean }) => {
@@ -75,7 +75,9 @@ export function registerImageCache(image: Command): void {
         const verb = o.dryRun ? "would remove" : "removed";
         process.stdout.write(`${r.dir} (${r.host}): ${verb} ${r.removed.length} image(s), ${humanSize(sum(r.removed))}\n${table(r.removed)}`);
         for (const e of r.busy) process.stdout.write(`kept ${e.algo}:${e.digest.slice(0, 12)}: a download of it is running\n`);
-        process.stdout.write(`kept ${r.entries.length - r.removed.length - r.busy.length} image(s) named by specs\n`);
+        const usedOnly = r.entries.filter((e) => !e.named_by.length && e.used_by.length);
+        for (const e of usedOnly) process.stdout.write(`kept ${e.algo}:${e.digest.slice(0, 12)}: the base of ${e.used_by.join(", ")}\n`);
+        process.stdout.write(`kept ${r.entries.length - r.removed.length - r.busy.length - usedOnly.length} image(s) named by specs\n`);
       }),
     );
 }
@@ -88,9 +90,10 @@ function table(es: NamedEntry[]): string {
     `${e.algo}:${e.digest.slice(0, 12)}`,
     `${e.url ?? "(no record)"}${e.partial ? " (unfinished download)" : ""}`,
     e.named_by.join(", ") || "-",
+    String(e.used_by.length || "-"),
   ]);
   if (!rows.length) return "";
-  const all = [["SIZE", "DIGEST", "URL", "NAMED BY"], ...rows];
+  const all = [["SIZE", "DIGEST", "URL", "NAMED BY", "OVERLAYS"], ...rows];
   const w = all[0].map((_, i) => Math.max(...all.map((r) => r[i].length)));
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join("  ") + "\n").join("");
 }

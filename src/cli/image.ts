@@ -6,6 +6,7 @@ import { LOCAL } from "../hosts/local.js";
 import { humanSize } from "../units.js";
 import { convertImage, OUTPUT_FORMATS } from "../qemu/img-convert.js";
 import { createOverlay, imageInfo, resizeImage, type ImageInfo } from "../qemu/img.js";
+import { recordOverlayUser } from "../images/cache-users.js";
 import { registerImageCache } from "./image-cache.js";
 import { action, printError, printJson } from "./output.js";
 import { progressBar, type Progress } from "./progress.js";
@@ -119,7 +120,9 @@ export function registerImage(program: Command): void {
     )
     .action((base: string, o: JsonOpt & { output?: string }) =>
       withOpts(o, async () => {
-        const r = await createOverlay(await hostFor(o, [base, o.output]), { base, output: o.output });
+        const host = await hostFor(o, [base, o.output]);
+        const r = await createOverlay(host, { base, output: o.output });
+        await recordOverlayUser(host, r.backing_file, r.overlay_path); // an overlay on a cached image keeps it from prune
         if (o.json) printJson(r);
         else
           process.stdout.write(

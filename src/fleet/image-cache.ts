@@ -3,11 +3,15 @@ import { QfleetError } from "../errors.js";
 import type { Host } from "../hosts/host.js";
 import { LOCAL } from "../hosts/local.js";
 import { listCache, removeCached, type CacheEntry } from "../images/cache-list.js";
+import { overlayUsers } from "../images/cache-users.js";
 import { listProfileFiles, listSpecFiles, profilesDirOf, vmsDirOf } from "../spec/store.js";
 import { registryFromDir } from "./registry-from-dir.js";
 
-/** A cached image with the spec files of this fleet that name its digest (vms/web1.yaml, profiles/base.yaml). */
-export type NamedEntry = CacheEntry & { named_by: string[] };
+/**
+ * A cached image with the spec files of this fleet that name its digest (vms/web1.yaml,
+ * profiles/base.yaml) and the overlays, of any fleet, that stand on it (images/cache-users.ts).
+ */
+export type NamedEntry = CacheEntry & { named_by: string[]; used_by: string[] };
 
 export interface CacheReport {
   host: string;
@@ -31,16 +35,23 @@ export async function imageCacheReport(dir: string, hostName?: string): Promise<
   return reportOn(host, dir).finally(close);
 }
 
-async function reportOn(host: Host, dir: string): Promise<CacheReport> {
+/** `tidy`: forget the overlay records whose overlay is gone (prune, not a list or a dry run). */
+async function reportOn(host: Host, dir: string, tidy = false): Promise<CacheReport> {
   const { dir: cacheDir, entries } = await listCache(host);
   const texts = await fleetTexts(dir);
-  const named = entries.map((e) => ({ ...e, named_by: texts.filter((t) => t.text.includes(e.digest)).map((t) => t.label) }));
+  const named: NamedEntry[] = [];
+  for (const e of entries)
+    named.push({
+      ...e,
+      named_by: texts.filter((t) => t.text.includes(e.digest)).map((t) => t.label),
+      used_by: await overlayUsers(host, cacheDir, e, tidy),
+    });
   return { host: host.name, dir: cacheDir, entries: named };
 }
 
 /**
  * Removes the cached images (and unfinished downloads) that no spec or profile of the fleet in
- * `dir` names. Refused without a vms/ folder there (nothing would be kept). An image whose
+ * `dir` names and no overlay (of any fleet) stands on. Refused without a vms/ folder there (nothing would be kept). An image whose
  * download another run holds is left alone (`busy`). With dryRun, only says what it would remove.
  */
 export async function pruneImageCache(
@@ -53,8 +64,8 @@ export async function pruneImageCache(
     });
   const { host, close } = await hostOf(dir, opts.host);
   try {
-    const report = await reportOn(host, dir);
-    const unused = report.entries.filter((e) => e.named_by.length === 0);
+    const report = await reportOn(host, dir, !opts.dryRun);
+    const unused = report.entries.filter((e) => e.named_by.length === 0 && e.used_by.length === 0);
     if (opts.dryRun) return { ...report, removed: unused, busy: [] };
     const removed: NamedEntry[] = [];
     const busy: NamedEntry[] = [];

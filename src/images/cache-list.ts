@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Host } from "../hosts/host.js";
 import type { DigestAlgo } from "../spec/disk.js";
 import { cacheFiles, digestOfName, imageCacheDir, type CacheMeta } from "./cache-dir.js";
+import { forgetUsers } from "./cache-users.js";
 import { lockImage } from "./lock.js";
 
 /** One image in a host's cache: complete (`partial: false`) or a download left to resume. */
@@ -52,6 +53,7 @@ export async function removeCached(host: Host, dir: string, e: Pick<CacheEntry, 
   if (!lock) return false;
   try {
     for (const p of [f.image, f.part, f.meta]) await host.remove(p);
+    await forgetUsers(host, dir, e);
     return true;
   } finally {
     await lock.release();

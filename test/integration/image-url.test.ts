@@ -238,6 +238,27 @@ describe("images by URL with a digest", () => {
     expect(JSON.parse(pruned.stdout).removed.map((e: { digest: string }) => e.digest)).toEqual([ea]);
     expect(listCache(cache).sort()).toEqual([`sha256-${ee}.img`, `sha256-${ee}.json`]);
   });
+
+  it("never prunes the base of another fleet's overlay, and prunes it once that overlay is gone", async () => {
+    const cache = freshCache();
+    const env = { XDG_CACHE_HOME: cache };
+    const ea = sha(path.join(tmp.dir, "srv", "a.qcow2"));
+    const [mine, theirs] = [fleet(), fleet()]; // one user, one image cache, two fleets
+    mine.spec("based", stubSpec(`state: stopped\ndisk: "image=${server.url("a.qcow2")},sha256=${ea},overlay=true"\n`));
+    expect((await q(mine, ["reconcile"], env)).exitCode).toBe(0);
+    const overlay = path.join(mine.vmDir, "based", "disk0-overlay.qcow2");
+    const kept = await q(theirs, ["image", "cache", "prune"], env);
+    expect(kept.exitCode, kept.stderr).toBe(0);
+    expect(kept.stdout).toContain(`removed 0 image(s)`);
+    expect(kept.stdout).toContain(`kept sha256:${ea.slice(0, 12)}: the base of ${overlay}`);
+    expect(listCache(cache)).toContain(`sha256-${ea}.img`);
+    mine.spec("based", stubSpec(`state: absent\ndisk: "image=${server.url("a.qcow2")},sha256=${ea},overlay=true"\n`));
+    expect((await q(mine, ["reconcile"], env)).exitCode).toBe(0);
+    const pruned = await q(theirs, ["image", "cache", "prune", "--json"], env);
+    expect(JSON.parse(pruned.stdout).removed.map((e: { digest: string }) => e.digest)).toEqual([ea]);
+    expect(listCache(cache)).toEqual([]);
+    expect(readdirSync(path.join(imagesIn(cache), ".users"))).toEqual([]);
+  });
 });
 
 describe("images by URL on a remote host (a real sshd on this machine)", () => {

@@ -3,6 +3,7 @@ import { isQfleetError } from "../../errors.js";
 import { LOCAL } from "../../hosts/local.js";
 import { convertImage, OUTPUT_FORMATS } from "../../qemu/img-convert.js";
 import { createOverlay, imageInfo, resizeImage } from "../../qemu/img.js";
+import { recordOverlayUser } from "../../images/cache-users.js";
 import { defineTool } from "../tool.js";
 
 /** The first reference's image tools, on this machine, through the same code as `qfleet image`. */
@@ -89,6 +90,7 @@ export const qemuCreateOverlay = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false },
   async run({ base_image, overlay_path }) {
     const { virtual_size: _v, ...r } = await createOverlay(LOCAL, { base: base_image, output: overlay_path });
+    await recordOverlayUser(LOCAL, r.backing_file, r.overlay_path); // an overlay on a cached image keeps it from prune
     return r;
   },
 });
