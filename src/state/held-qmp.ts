@@ -26,10 +26,9 @@ interface Held {
  * QEMU exits) with no partial message in, (b) the connection was opened to the pid that /proc
  * shows serving the VM now (the caller passes it, read afresh), (c) QEMU sent no event since it
  * was read and (d) the caller does not ask for a fresh read (a process /proc shows waiting on
- * a disk may no longer answer). Every
- * run-state change (stop, resume, shutdown, suspend, panic, a snapshot's pause) comes with an
- * event, and any event drops the kept state, so the next ask reads it again over the kept
- * connection. QEMU writes an event to every monitor before it answers the command that caused
+ * a disk may no longer answer). Every run-state change (stop, resume, shutdown, suspend,
+ * panic, a snapshot's pause) comes with an event, and any event drops the kept state, so the
+ * next ask reads it again over the kept connection. QEMU writes an event to every monitor before it answers the command that caused
  * it; settle() before a round of asks lets the event loop read what already arrived, so a
  * change made before a question was sent is never missed. QEMU serves one client per monitor:
  * while another process holds qmp2.sock, attaching is retried now and then and callers ask the
