@@ -1,10 +1,12 @@
 import type { Command } from "commander";
 import path from "node:path";
 import { QfleetError } from "../errors.js";
+import { LOCAL } from "../hosts/local.js";
+import { fleetDirFrom } from "../spec/store.js";
 import { action } from "./output.js";
 
 interface Flags {
-  dir: string;
+  dir?: string;
   readOnly?: boolean;
   http?: boolean;
   port: string;
@@ -15,7 +17,7 @@ export function registerMcp(program: Command): void {
   program
     .command("mcp")
     .description("serve the MCP tools (for Claude Code and other MCP clients) over stdio, or Streamable HTTP on 127.0.0.1")
-    .option("-C, --dir <dir>", "folder holding vms/ and hosts.yaml", ".")
+    .option("-C, --dir <dir>", "folder holding vms/ and hosts.yaml (default: the one holding the current folder, found upward)")
     .option("--read-only", "register only the tools that change nothing")
     .option("--http", "serve Streamable HTTP on 127.0.0.1 instead of stdio (bearer token from QFLEET_MCP_TOKEN or printed)")
     .option("--port <n>", "port for --http", "8765")
@@ -30,7 +32,9 @@ Examples:
     )
     .action(
       action(async (f: Flags) => {
-        const ctx = { dir: path.resolve(f.dir), readOnly: Boolean(f.readOnly), allowPassword: Boolean(f.allowSshPassword) };
+        // without -C, the fleet the current folder is in: Claude Code starts a project's servers in its root
+        const dir = f.dir ? path.resolve(f.dir) : await fleetDirFrom(LOCAL, process.cwd());
+        const ctx = { dir, readOnly: Boolean(f.readOnly), allowPassword: Boolean(f.allowSshPassword) };
         // a server answers many calls: what discovery learns about this machine is kept, checked on every use
         const { enableLiveCaches } = await import("../fleet/live-cache.js");
         const stopCaching = enableLiveCaches();

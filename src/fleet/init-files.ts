@@ -50,7 +50,11 @@ export const HOSTS_FILE = `# yaml-language-server: $schema=./schemas/hosts.schem
 /** The lines a fleet's .gitignore needs (appended to an existing one that lacks them). */
 export const GITIGNORE_LINES = ["# qemu-fleet: the fleet's SSH key and the guests' host keys (never in git)", ".qfleet/", "# caches", ".cache/"];
 
-/** .mcp.json for Claude Code: the installed qfleet (on PATH) serving this fleet folder. */
-export function mcpJson(dir: string): string {
-  return JSON.stringify({ mcpServers: { qemu: { type: "stdio", command: "qfleet", args: ["mcp", "-C", dir] } } }, null, 2) + "\n";
+/**
+ * .mcp.json for Claude Code: the installed qfleet (on PATH) serving the fleet it is started in
+ * (Claude Code starts it in the project's root; qfleet mcp finds the fleet from there upward).
+ * No path in it, so the file works in every checkout of the repository.
+ */
+export function mcpJson(): string {
+  return JSON.stringify({ mcpServers: { qemu: { type: "stdio", command: "qfleet", args: ["mcp"] } } }, null, 2) + "\n";
 }

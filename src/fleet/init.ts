@@ -29,7 +29,7 @@ export async function initFleet(dir: string, host: Host = LOCAL): Promise<InitRe
     [`${VMS_DIR}/example.yaml`]: EXAMPLE_SPEC,
     [`${PROFILES_DIR}/small.yaml`]: EXAMPLE_PROFILE,
     "hosts.yaml": HOSTS_FILE,
-    ".mcp.json": mcpJson(root),
+    ".mcp.json": mcpJson(),
   };
   const schemas = Object.keys(generateSchemas()).map((f) => `${SCHEMAS_DIR}/${f}`);
   const present = [];

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import type { Host } from "../hosts/host.js";
+import { FLEET_FILE } from "./fleet-id.js";
 
 /**
  * Where a fleet's specs live, in one place: `vms/NAME.yaml` (or `.yml`) beside `hosts.yaml`,
@@ -70,4 +71,15 @@ export const profileLabel = (fileName: string): string => `${PROFILES_DIR}/${fil
 export async function listProfileFiles(host: Host, dir: string): Promise<string[]> {
   if ((await host.stat(profilesDirOf(dir)))?.kind !== "dir") return [];
   return (await host.list(profilesDirOf(dir))).filter(isSpecFileName).sort();
+}
+
+/**
+ * The fleet folder holding `from`: the nearest of `from` and its parents with a vms/ folder or a
+ * fleet.yaml (the way git finds its repository), or `from` itself when there is none.
+ */
+export async function fleetDirFrom(host: Host, from: string): Promise<string> {
+  for (let d = posix.resolve(from); ; d = posix.dirname(d)) {
+    if ((await host.stat(posix.join(d, VMS_DIR)))?.kind === "dir" || (await host.stat(posix.join(d, FLEET_FILE)))?.kind === "file") return d;
+    if (d === posix.dirname(d)) return posix.resolve(from);
+  }
 }

@@ -81,7 +81,7 @@ describe("qfleet installed from npm pack", () => {
     for (const f of ["vms/example.yaml", "profiles/small.yaml", "hosts.yaml", "fleet.yaml", ".gitignore", ".mcp.json"])
       expect(existsSync(path.join(fleet, f)), f).toBe(true);
     expect(JSON.parse(readFileSync(path.join(fleet, ".mcp.json"), "utf8"))).toEqual({
-      mcpServers: { qemu: { type: "stdio", command: "qfleet", args: ["mcp", "-C", fleet] } },
+      mcpServers: { qemu: { type: "stdio", command: "qfleet", args: ["mcp"] } }, // no path: it works in every checkout
     });
     expect(readFileSync(path.join(fleet, ".gitignore"), "utf8")).toMatch(/^\.qfleet\/$/m);
     writeFileSync(
@@ -116,13 +116,19 @@ describe("qfleet installed from npm pack", () => {
     expect(checkJsonSchema({ vcpus: 0, memroy: "1G" }, vmSchema)).toEqual(["$.vcpus: below 1", "$: unknown key memroy"]); // the check itself checks
   });
 
-  it("serves MCP over stdio: tools/list", async () => {
-    const transport = new StdioClientTransport({ command: "qfleet", args: ["mcp", "-C", fleet], env: env as Record<string, string>, stderr: "pipe" });
+  it("serves MCP over stdio as .mcp.json says, for the fleet it is started in (a subfolder of it too)", async () => {
+    const { command, args } = (
+      JSON.parse(readFileSync(path.join(fleet, ".mcp.json"), "utf8")) as { mcpServers: { qemu: { command: string; args: string[] } } }
+    ).mcpServers.qemu;
+    const cwd = path.join(fleet, "profiles"); // found upward, the way git finds its repository
+    const transport = new StdioClientTransport({ command, args, cwd, env: env as Record<string, string>, stderr: "pipe" });
     const client = new Client({ name: "installed-test", version: "1" });
     await client.connect(transport);
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(["reconcile", "plan", "apply_vm_spec", "qemu_vm_status"]));
+      const listed = (await client.callTool({ name: "list_vms", arguments: {} })).structuredContent as { data: { vms: { name: string }[] } };
+      expect(listed.data.vms.map((v) => v.name)).toContain("stub");
     } finally {
       await client.close();
     }
