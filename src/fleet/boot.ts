@@ -5,6 +5,7 @@ import { LOCAL } from "../hosts/local.js";
 import { imageWant } from "../images/want.js";
 import { imageInfo } from "../qemu/img.js";
 import { specLabel } from "../spec/store.js";
+import { listQemuProcesses } from "../state/processes.js";
 import { writeSpec } from "../spec/write.js";
 import { loadSpecs } from "./inventory.js";
 
@@ -58,7 +59,8 @@ async function portBusy(port: number): Promise<string | null> {
 
 /**
  * Declares a VM that boots an existing image: checks the image, picks the name and a free SSH
- * port (none that a spec claims or a process holds, from FIRST_SSH_PORT up) and writes its
+ * port (none that a spec claims, a QEMU on this machine forwards, as the plan checks, or a
+ * process holds, from FIRST_SSH_PORT up) and writes its
  * spec, changing nothing else. The caller reconciles it. Refuses a name that already has a
  * spec and an asked-for port that is taken, saying by whom.
  */
@@ -70,11 +72,15 @@ export async function declareBootVm(dir: string, r: BootRequest): Promise<{ name
     throw new QfleetError("EXISTS", `VM ${name} already exists (${specLabel(name)})`, { hint: "pass another name, or use manage_vm to change it" });
   }
   const claimed = new Set(fleet.specs.flatMap((s) => [s.spec.ssh?.port, ...s.spec.forwards.map((f) => f.host)]));
+  // a QEMU's forward counts even where a connect finds the port free (a QEMU in another network namespace): the plan would refuse it
+  const forwarded = new Map(
+    (await listQemuProcesses(LOCAL)).flatMap((p) => p.ports.map((n) => [n, `QEMU pid ${p.pid}${p.name ? ` (${p.name})` : ""}`])),
+  );
   let port = r.sshPort;
   if (port === undefined) {
-    for (port = FIRST_SSH_PORT; claimed.has(port) || (await portBusy(port)); port++);
+    for (port = FIRST_SSH_PORT; claimed.has(port) || forwarded.has(port) || (await portBusy(port)); port++);
   } else {
-    const holder = claimed.has(port) ? "another VM's spec" : await portBusy(port);
+    const holder = claimed.has(port) ? "another VM's spec" : (forwarded.get(port) ?? (await portBusy(port)));
     if (holder)
       throw new QfleetError("BUSY", `port ${port} on 127.0.0.1 is already in use by ${holder}`, {
         hint: "pass another ssh_port, or leave it out to pick a free one",

@@ -104,6 +104,21 @@ describe("MCP tools (real client, real QEMU)", () => {
     expect(await callError(mcp.client, "qemu_stop_vm", {})).toMatch(/exactly one of name, pid or ssh_port/);
   });
 
+  it("qemu_boot_vm does not take a port a QEMU in another network namespace forwards (the plan would refuse it)", async () => {
+    const port = await freePort();
+    const qemu = `exec qemu-system-x86_64 -machine q35 -accel tcg -m 32M -nodefaults -display none -netdev user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22 -device virtio-net-pci,netdev=n0,romfile=`;
+    const other = execa("unshare", ["-n", "sh", "-c", `ip link set lo up && ${qemu}`], { reject: false });
+    try {
+      await expect.poll(() => readFileSync(`/proc/${other.pid}/cmdline`, "utf8").startsWith("qemu-system-"), { timeout: 10_000 }).toBe(true);
+      const busy = await callError(mcp.client, "qemu_boot_vm", { image_path: guest.disk!, name: "golden3", ssh_port: port });
+      expect(busy).toMatch(new RegExp(`port ${port} .* in use by QEMU pid ${other.pid}`));
+      expect(existsSync(`${f.dir}/vms/golden3.yaml`)).toBe(false);
+    } finally {
+      other.kill("SIGKILL");
+      await other;
+    }
+  });
+
   it("manage_vm: create writes a valid spec, modify keeps comments and says it restarts, delete needs confirmation", async () => {
     const created = await call<{ data: { details: { spec_file: string } } }>(mcp.client, "manage_vm", {
       name: "m1",
