@@ -45,7 +45,9 @@ export const vmConsoleSend = defineTool({
       .min(1)
       .max(1000)
       .optional()
-      .describe("a regular expression to wait for in what the guest prints after the text (e.g. a prompt)"),
+      .describe(
+        "a regular expression to wait for in what the guest prints after the text (e.g. a prompt; no closing $: the kernel may print after it)",
+      ),
     timeout_s: z.number().positive().max(900).default(30).describe("how long wait_for waits"),
   },
   output: {
@@ -89,7 +91,11 @@ export const vmConsoleWait = defineTool({
     "up to timeout_s. Returns the matched line and the text before it, or on a timeout success false with the last lines. Progress while it waits.",
   input: {
     name: vmName,
-    pattern: z.string().min(1).max(1000).describe('a regular expression, e.g. "login:\\\\s*$" or "\\\\$ $"'),
+    pattern: z
+      .string()
+      .min(1)
+      .max(1000)
+      .describe('a regular expression, e.g. "login:" or "^root@\\\\S*# " (no closing $: the kernel may print more after a prompt on its line)'),
     timeout_s: z.number().positive().max(900).default(60),
   },
   output: {
