@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeEach } from "vitest";
@@ -42,4 +42,26 @@ export function useTmpDir(prefix = "qfleet-test-"): TmpDir {
 export function makeTmpDir(prefix = "qfleet-test-"): { dir: string; remove(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Writes fleet trees for unit tests: `tree({"vms/a.yaml": "..."})` makes a fresh temp folder
+ * with vms/ (none with `{ vms: false }`) and the files, each in its own folder; every folder
+ * made during a test is removed after it.
+ */
+export function useFleetTree(prefix = "qfleet-tree-"): (files: Record<string, string>, opts?: { vms?: boolean }) => Promise<string> {
+  const made: string[] = [];
+  afterEach(() => {
+    for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  return async (files, opts = {}) => {
+    const dir = mkdtempSync(path.join(tmpdir(), prefix));
+    made.push(dir);
+    if (opts.vms !== false) mkdirSync(path.join(dir, "vms"));
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      writeFileSync(path.join(dir, rel), text);
+    }
+    return dir;
+  };
 }

@@ -1,29 +1,15 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { problemsInScope } from "../../src/fleet/outcome.js";
 import { LocalHost } from "../../src/hosts/local.js";
 import { formatIssue, loadFleet } from "../../src/spec/load.js";
 import { mergeLayers, originOf } from "../../src/spec/merge.js";
 import { writeSpec } from "../../src/spec/write.js";
+import { useFleetTree } from "../helpers/tmp.js";
 
 const host = new LocalHost();
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-async function tree(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "qfleet-profiles-"));
-  dirs.push(dir);
-  await mkdir(join(dir, "vms"), { recursive: true });
-  for (const [rel, text] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, rel)), { recursive: true });
-    await writeFile(join(dir, rel), text);
-  }
-  return dir;
-}
+const tree = useFleetTree("qfleet-profiles-");
 
 describe("mergeLayers", () => {
   it("merges mappings key by key, replaces lists and scalars, and treats disk/disks as one setting", () => {

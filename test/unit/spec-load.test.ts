@@ -1,28 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { QfleetError } from "../../src/errors.js";
 import { LocalHost } from "../../src/hosts/local.js";
 import { formatIssue, loadFleet } from "../../src/spec/load.js";
+import { useFleetTree } from "../helpers/tmp.js";
 
 const host = new LocalHost();
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-
-/** Writes a fleet tree ({"vms/a.yaml": "..."}) into a fresh temp folder. */
-async function tree(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "qfleet-spec-"));
-  dirs.push(dir);
-  await mkdir(join(dir, "vms"), { recursive: true });
-  for (const [rel, text] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, rel)), { recursive: true });
-    await writeFile(join(dir, rel), text);
-  }
-  return dir;
-}
+const tree = useFleetTree("qfleet-spec-");
 
 describe("loadFleet: every problem at once, each located", () => {
   it("reports each kind of problem with file:line:col: field", async () => {
@@ -132,8 +116,7 @@ describe("loadFleet: every problem at once, each located", () => {
   });
 
   it("says which folder has no vms/ and how to point elsewhere", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "qfleet-empty-"));
-    dirs.push(dir);
+    const dir = await tree({}, { vms: false });
     const err = await loadFleet(host, dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QfleetError);
     expect((err as QfleetError).code).toBe("NOT_FOUND");
