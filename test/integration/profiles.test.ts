@@ -1,10 +1,9 @@
-import { execa, type ResultPromise } from "execa";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WatchEvent } from "../../src/watch/watch.js";
-import { CLI, isAlive, makeFleet, stubSpec, type TestFleet } from "../helpers/fleet.js";
+import { isAlive, makeFleet, stubSpec, type TestFleet } from "../helpers/fleet.js";
 import { qmpQuery } from "../helpers/qmp.js";
+import { startWatch } from "../helpers/watch.js";
 
 const MiB = 2 ** 20;
 
@@ -68,26 +67,8 @@ describe("profiles: shared settings, planned and watched (real QEMU, TCG)", () =
   });
 
   it("watch re-plans the VMs naming a profile when it is saved", async () => {
-    const events: WatchEvent[] = [];
-    let stderr = "";
-    const watcher: ResultPromise = execa("node", [CLI, "watch", "-C", f.dir, "--resync", "600", "--json", "--stop-timeout", "1"], {
-      env: f.env,
-      reject: false,
-      stdin: "ignore",
-    });
-    let buf = "";
-    watcher.stdout!.on("data", (b: Buffer) => {
-      buf += b.toString();
-      for (let nl; (nl = buf.indexOf("\n")) >= 0; buf = buf.slice(nl + 1)) events.push(JSON.parse(buf.slice(0, nl)));
-    });
-    watcher.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
-    const next = async (pred: (e: WatchEvent) => boolean, what: string): Promise<WatchEvent> => {
-      for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-        const e = events.find(pred);
-        if (e) return e;
-      }
-      throw new Error(`no ${what} event; got:\n${events.map((e) => e.message).join("\n")}\nstderr: ${stderr}`);
-    };
+    const w = startWatch(f, ["--resync", "600", "--stop-timeout", "1"]);
+    const { events, next } = w;
     try {
       await next((e) => e.event === "watching", "watching");
       expect(events.find((e) => e.event === "watching")!.message).toContain("profiles/");
@@ -99,8 +80,7 @@ describe("profiles: shared settings, planned and watched (real QEMU, TCG)", () =
       expect(events.filter((e) => e.vm === "c")).toEqual([]);
       expect(await memory("a")).toBe(40 * MiB);
     } finally {
-      watcher.kill("SIGKILL");
-      await watcher;
+      await w.stop();
     }
   });
 });

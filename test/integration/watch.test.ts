@@ -1,29 +1,22 @@
-import { execa, type ResultPromise } from "execa";
 import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WatchEvent } from "../../src/watch/watch.js";
-import { CLI, isAlive, makeFleet, stubSpec, waitGone, type TestFleet } from "../helpers/fleet.js";
+import { isAlive, makeFleet, stubSpec, waitGone, type TestFleet } from "../helpers/fleet.js";
 import { qmpQuery } from "../helpers/qmp.js";
+import { startWatch, type WatchProcess } from "../helpers/watch.js";
 
 const MiB = 2 ** 20;
 
 /** `qfleet watch` in a child process against stub VMs; QEMU's state checked through /proc and raw QMP. */
 describe("watch: specs act as soon as they are saved (real QEMU, TCG)", () => {
   let f: TestFleet;
-  let watcher: ResultPromise;
-  const events: WatchEvent[] = [];
-  let stderr = "";
+  let w: WatchProcess;
+  let events: WatchEvent[] = [];
   const pid = () => Number(readFileSync(`${f.vmDir}/w1/qemu.pid`, "utf8").trim());
   const qmp = <T>(cmd: string) => qmpQuery<T>(`${f.vmDir}/w1/qmp.sock`, cmd);
   const baseMemory = async () => (await qmp<{ "base-memory": number }>("query-memory-size-summary"))["base-memory"];
-  /** The first event after index `from` that matches; waits for it. */
-  const next = async (pred: (e: WatchEvent) => boolean, from: number, what: string): Promise<WatchEvent> => {
-    for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-      const e = events.slice(from).find(pred);
-      if (e) return e;
-    }
-    throw new Error(`no ${what} event; got:\n${events.map((e) => e.message).join("\n")}\nstderr: ${stderr}`);
-  };
+  /** The first event at index `from` or later that matches; waits for it. */
+  const next = (pred: (e: WatchEvent) => boolean, from: number, what: string) => w.next(pred, what, from);
   const action =
     (kind: string, phase = "done") =>
     (e: WatchEvent) =>
@@ -36,22 +29,12 @@ describe("watch: specs act as soon as they are saved (real QEMU, TCG)", () => {
 
   beforeAll(async () => {
     f = makeFleet();
-    watcher = execa("node", [CLI, "watch", "-C", f.dir, "--resync", "2", "--json", "--stop-timeout", "1"], {
-      env: f.env,
-      reject: false,
-      stdin: "ignore",
-    });
-    let buf = "";
-    watcher.stdout!.on("data", (b: Buffer) => {
-      buf += b.toString();
-      for (let nl; (nl = buf.indexOf("\n")) >= 0; buf = buf.slice(nl + 1)) events.push(JSON.parse(buf.slice(0, nl)));
-    });
-    watcher.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    w = startWatch(f, ["--resync", "2", "--stop-timeout", "1"]);
+    events = w.events;
     await next((e) => e.event === "watching", 0, "watching");
   });
   afterAll(async () => {
-    watcher.kill("SIGKILL");
-    await watcher;
+    await w?.stop();
     await f.cleanup();
   });
 
@@ -120,9 +103,9 @@ describe("watch: specs act as soon as they are saved (real QEMU, TCG)", () => {
 
   it("SIGTERM exits 0 and leaves the VMs running", async () => {
     const before = pid();
-    watcher.kill("SIGTERM");
-    const r = await watcher;
-    expect(r.exitCode, stderr).toBe(0);
+    w.process.kill("SIGTERM");
+    const r = await w.process;
+    expect(r.exitCode, w.stderr()).toBe(0);
     expect(events.at(-1)?.event).toBe("stopped");
     expect(isAlive(before)).toBe(true);
     expect(f.qemuPids()).toEqual([before]);
