@@ -1,7 +1,11 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { z } from "zod";
+import * as z from "zod";
 import { toQfleetError } from "../errors.js";
+import { NAME_RE } from "../spec/schema.js";
 import { askConfirmation } from "./confirm.js";
+
+/** A VM name argument: what a spec's name may be (NAME_RE), with a message a model can act on. */
+export const vmNameArg = z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63");
 
 /** What every tool gets besides its arguments. */
 export interface ToolContext {

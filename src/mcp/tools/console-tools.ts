@@ -2,11 +2,10 @@ import * as z from "zod";
 import { QfleetError } from "../../errors.js";
 import { consoleTarget, readConsole, sendToConsole, waitOnConsole } from "../../fleet/console.js";
 import { loadInventory } from "../../fleet/inventory.js";
-import { NAME_RE } from "../../spec/schema.js";
-import { defineTool } from "../tool.js";
+import { defineTool, vmNameArg } from "../tool.js";
 
 /** The serial console, for when SSH does not answer: read it, type on it, wait for something on it. */
-const vmName = z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63").describe("the VM");
+const vmName = vmNameArg.describe("the VM");
 const targetOf = async (dir: string, name: string) => consoleTarget(await loadInventory(dir, { only: [name] }), name);
 
 export const vmConsoleRead = defineTool({

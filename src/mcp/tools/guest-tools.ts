@@ -1,11 +1,10 @@
 import * as z from "zod";
 import { copyFromGuest, copyToGuest, execInGuest } from "../../fleet/guest-ops.js";
 import { loadInventory } from "../../fleet/inventory.js";
-import { NAME_RE } from "../../spec/schema.js";
-import { defineTool } from "../tool.js";
+import { defineTool, vmNameArg } from "../tool.js";
 
 /** What reaches inside a running guest: a command, a file in, a file out. */
-const vmName = z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63").describe("the VM");
+const vmName = vmNameArg.describe("the VM");
 const inventoryFor = (dir: string, name: string) => loadInventory(dir, { only: [name] });
 
 export const vmExec = defineTool({

@@ -3,10 +3,9 @@ import { QfleetError } from "../../errors.js";
 import { LOCAL } from "../../hosts/local.js";
 import { loadSpecs } from "../../fleet/inventory.js";
 import { setPowerState } from "../../fleet/power.js";
-import { NAME_RE } from "../../spec/schema.js";
 import { writeSpec } from "../../spec/write.js";
 import { deleteVm, deletionQuestion } from "../../fleet/delete.js";
-import { defineTool } from "../tool.js";
+import { defineTool, vmNameArg } from "../tool.js";
 import { assertApplied, hostFromArgs, reconcileFor } from "../vm-common.js";
 import { remoteArgs } from "./remote-args.js";
 
@@ -20,7 +19,7 @@ export const manageVm = defineTool({
     "(comments kept) and says whether the VM restarts; start/stop set state; delete removes the VM, the disks qemu-fleet created for it and its " +
     'spec (after the person confirms). Fields: memory 2G/4096M, disk "path=/data/vm/disk.qcow2,size=20G" or "size=20G", vcpus, iso, arch.',
   input: {
-    name: z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63").describe("VM name (unique per host)"),
+    name: vmNameArg.describe("VM name (unique per host)"),
     action: z.enum(ACTIONS),
     arch: z.enum(["x86_64", "aarch64", "arm64"]).optional().describe("for create (default: this host's arch)"),
     memory: z.string().optional().describe("e.g. 2G or 4096M (default 2G)"),

@@ -1,9 +1,8 @@
 import * as z from "zod";
 import { declareBootVm } from "../../fleet/boot.js";
 import { loadInventory } from "../../fleet/inventory.js";
-import { NAME_RE } from "../../spec/schema.js";
 import { isReady, vmStatus } from "../../fleet/status.js";
-import { defineTool } from "../tool.js";
+import { defineTool, vmNameArg } from "../tool.js";
 import { reconcileFor } from "../vm-common.js";
 
 export const qemuBootVm = defineTool({
@@ -20,11 +19,7 @@ export const qemuBootVm = defineTool({
     image_url: z.string().min(1).optional().describe("an http(s):// or file:// URL of the image, instead of image_path; needs sha256 or sha512"),
     sha256: z.string().optional().describe("with image_url: the image's SHA-256 (64 hex digits)"),
     sha512: z.string().optional().describe("with image_url: the image's SHA-512 (128 hex digits)"),
-    name: z
-      .string()
-      .regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63")
-      .optional()
-      .describe("VM name (default: from the image file name)"),
+    name: vmNameArg.optional().describe("VM name (default: from the image file name)"),
     ssh_port: z
       .int()
       .min(1024)

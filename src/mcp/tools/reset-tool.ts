@@ -1,7 +1,6 @@
 import * as z from "zod";
 import { resetVm } from "../../fleet/reset.js";
-import { NAME_RE } from "../../spec/schema.js";
-import { defineTool } from "../tool.js";
+import { defineTool, vmNameArg } from "../tool.js";
 
 export const vmReset = defineTool({
   name: "vm_reset",
@@ -10,7 +9,7 @@ export const vmReset = defineTool({
     "Back to golden: discard everything written to a VM's overlay disks since they were made (new, empty overlays on the same base " +
     "images) and start it again. Other disks keep their data. Destructive: the person is asked first.",
   input: {
-    name: z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63"),
+    name: vmNameArg,
     confirm: z.boolean().optional().describe("only after the person agreed (when the client cannot ask them itself)"),
   },
   output: { success: z.boolean(), message: z.string(), reset: z.array(z.string()), kept: z.array(z.string()), steps: z.array(z.string()) },

@@ -2,8 +2,7 @@ import * as z from "zod";
 import { loadInventory } from "../../fleet/inventory.js";
 import { snapshotVm } from "../../fleet/snapshot.js";
 import { snapshotTarget } from "../../fleet/snapshot-target.js";
-import { NAME_RE } from "../../spec/schema.js";
-import { defineTool } from "../tool.js";
+import { defineTool, vmNameArg } from "../tool.js";
 
 const snapshotEntry = z.object({
   tag: z.string(),
@@ -29,7 +28,7 @@ export const vmSnapshot = defineTool({
     "and revert resumes it where it was; while it is stopped a snapshot holds its disks only, and such a one is reverted with the VM stopped. " +
     "Every writable disk must be qcow2 (an overlay counts) and the VM's own. Revert discards everything since the snapshot; delete cannot be undone.",
   input: {
-    name: z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63").describe("the VM"),
+    name: vmNameArg.describe("the VM"),
     action: z.enum(["create", "list", "revert", "delete"]),
     tag: z.string().optional().describe("the snapshot's tag, for create, revert and delete: letters, digits, . _ -, not all digits"),
     confirm: z.boolean().optional().describe("for revert and delete, only after the person agreed (when the client cannot ask them itself)"),

@@ -4,15 +4,13 @@ import { QfleetError } from "../../errors.js";
 import { LOCAL } from "../../hosts/local.js";
 import { loadSpecs } from "../../fleet/inventory.js";
 import { actionData, renderAction } from "../../plan/render.js";
-import { NAME_RE } from "../../spec/schema.js";
 import { readSpecText, specLabel, VMS_DIR, vmNameOf } from "../../spec/store.js";
 import { writeSpec } from "../../spec/write.js";
 import { formatIssue } from "../../spec/load.js";
-import { defineTool } from "../tool.js";
+import { defineTool, vmNameArg } from "../tool.js";
 import { reconcileFor } from "../vm-common.js";
 
 /** The declarative tools: read and write vms/NAME.yaml, the YAML in git staying the truth. */
-const vmName = z.string().regex(NAME_RE, "letters, digits, . _ -; start with a letter or digit; at most 63");
 const actionShape = z.record(z.string(), z.unknown());
 
 async function specOf(dir: string, name: string) {
@@ -27,7 +25,7 @@ export const getVmSpec = defineTool({
   name: "get_vm_spec",
   title: "Read a VM spec",
   description: "Return vms/NAME.yaml as text (comments included) and as parsed data, plus its validation problems if any. Changes nothing.",
-  input: { name: vmName },
+  input: { name: vmNameArg },
   output: {
     name: z.string(),
     file: z.string(),
@@ -94,7 +92,7 @@ export const applyVmSpec = defineTool({
     "written). Then, unless reconcile is false, that VM is reconciled. state: absent (deletes the VM and its disks) and lifting protected: true " +
     "are the person's decisions: they are asked first.",
   input: {
-    name: vmName,
+    name: vmNameArg,
     spec: z.record(z.string(), z.unknown()).optional().describe("the whole spec"),
     patch: z.record(z.string(), z.unknown()).optional().describe("the keys to change"),
     reconcile: z.boolean().default(true),
